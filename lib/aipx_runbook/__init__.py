@@ -1,0 +1,1 @@
+"""AIPX Phase 0 runbook library."""

@@ -1,0 +1,163 @@
+"""Environments, targets and stacks: names, validation and per-environment settings."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from .errors import UsageError
+
+TARGETS = ("local", "aws")
+STACKS = {"smoke": "terraform/smoke", "aipx": "terraform/aws"}
+LOCKING_MODES = ("dynamodb", "lockfile", "both")
+DEFAULT_REGION = "ap-northeast-2"
+SETTINGS_FILE = "runbook.toml"
+
+
+def project_root() -> Path:
+    """The checkout holding environments/ and terraform/ (AIPX_PROJECT_ROOT overrides)."""
+    override = os.environ.get("AIPX_PROJECT_ROOT")
+    if override:
+        return Path(override).resolve()
+    candidates = [Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents]
+    for candidate in candidates:
+        if (candidate / "environments").is_dir() and (candidate / "terraform").is_dir():
+            return candidate
+    raise UsageError(
+        "cannot find the AIPX project (a folder with environments/ and terraform/)",
+        "run from inside the checkout, or set AIPX_PROJECT_ROOT to it",
+    )
+
+
+def workspace_root() -> Path:
+    """Where runs/ and the runbook's own state (.aipx/) live; AIPX_WORKSPACE overrides."""
+    override = os.environ.get("AIPX_WORKSPACE")
+    return Path(override).resolve() if override else project_root()
+
+
+def state_dir() -> Path:
+    path = workspace_root() / ".aipx"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def known_environments() -> list[str]:
+    root = project_root() / "environments"
+    return sorted(p.name for p in root.iterdir() if (p / SETTINGS_FILE).is_file())
+
+
+def _choose(kind: str, value: str, known: list[str] | tuple[str, ...]) -> str:
+    if value not in known:
+        raise UsageError(f"unknown {kind} '{value}'; known: {', '.join(sorted(known))}")
+    return value
+
+
+def validate_environment(name: str) -> str:
+    return _choose("environment", name, known_environments())
+
+
+def validate_target(name: str) -> str:
+    return _choose("target", name, TARGETS)
+
+
+def resolve_stack(stack: str) -> tuple[str, Path]:
+    """A stack name (smoke, aipx) or a path to another root module → (label, directory)."""
+    if stack in STACKS:
+        return stack, project_root() / STACKS[stack]
+    path = Path(stack).expanduser()
+    if not path.is_absolute():
+        path = project_root() / path
+    if path.is_dir() and any(path.glob("*.tf")):
+        return path.name, path.resolve()
+    raise UsageError(
+        f"unknown stack '{stack}'; known: {', '.join(sorted(STACKS))}, or a path to a Terraform root module",
+        "pass --stack smoke, --stack aipx, or the path of a folder holding .tf files",
+    )
+
+
+def state_key(environment: str) -> str:
+    """One state object per environment; the seed's single key would make environments share state."""
+    return f"aws/{environment}/terraform.tfstate"
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    monthly_limit_usd: float = 500.0
+    notify_emails: tuple[str, ...] = ()
+    threshold_percents: tuple[float, ...] = (80.0, 100.0)
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """environments/<env>/runbook.toml, the runbook's settings for one environment."""
+
+    name: str
+    region: str = DEFAULT_REGION
+    account_id: str = ""
+    state_bucket: str = "aipx-terraform-state"
+    lock_table: str = "aipx-terraform-locks"
+    locking: str = "dynamodb"
+    bucket_encryption: str = "aws:kms"
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+
+    @property
+    def state_key(self) -> str:
+        return state_key(self.name)
+
+    @property
+    def directory(self) -> Path:
+        return project_root() / "environments" / self.name
+
+    @property
+    def tfvars(self) -> Path:
+        return self.directory / "aws.tfvars"
+
+
+def load_environment(name: str) -> EnvironmentSettings:
+    validate_environment(name)
+    path = project_root() / "environments" / name / SETTINGS_FILE
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise UsageError(f"{path} is not valid TOML: {error}", f"fix the syntax in {path}") from error
+    backend = raw.get("backend", {})
+    budget = raw.get("budget", {})
+    settings = EnvironmentSettings(
+        name=name,
+        region=raw.get("region", DEFAULT_REGION),
+        account_id=str(raw.get("account_id", "")),
+        state_bucket=backend.get("bucket", "aipx-terraform-state"),
+        lock_table=backend.get("lock_table", "aipx-terraform-locks"),
+        locking=backend.get("locking", "dynamodb"),
+        bucket_encryption=backend.get("encryption", "aws:kms"),
+        budget=BudgetSettings(
+            monthly_limit_usd=float(budget.get("monthly_limit_usd", 500)),
+            notify_emails=tuple(budget.get("notify_emails", ())),
+            threshold_percents=tuple(float(p) for p in budget.get("threshold_percents", (80, 100))),
+        ),
+    )
+    _choose("locking mode in " + str(path), settings.locking, LOCKING_MODES)
+    _choose("bucket encryption in " + str(path), settings.bucket_encryption, ("aws:kms", "AES256"))
+    return settings
+
+
+def read_tfvars(path: Path) -> dict[str, Any]:
+    """A .tfvars file as plain Python values (python-hcl2 keeps string quotes; they are removed)."""
+    with path.open() as handle:
+        raw = hcl2.load(handle)
+    return {name: _unquote(value) for name, value in raw.items()}
+
+
+def _unquote(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    if isinstance(value, list):
+        return [_unquote(v) for v in value]
+    if isinstance(value, dict):
+        return {_unquote(k): _unquote(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,158 @@
+"""The local AWS emulator (a moto server on 127.0.0.1), shared by every notebook of a run.
+
+Its process id and endpoint are kept in ``<workspace>/.aipx/emulator.json`` so that a later
+notebook, a later ``papermill`` call or the CLI finds the emulator a previous one started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import config
+from .errors import EmulatorError
+from .results import Report, Table
+
+START_TIMEOUT_SECONDS = 30.0
+HEALTH_PATH = "/moto-api/data.json"
+
+
+@dataclass(frozen=True)
+class EmulatorStatus:
+    running: bool
+    endpoint: str = ""
+    pid: int = 0
+    log_file: str = ""
+    started_by_this_call: bool = False
+
+    def report(self) -> Report:
+        if not self.running:
+            return Report("Local AWS emulator", "info", "not running")
+        summary = "started" if self.started_by_this_call else "already running; reused"
+        return Report(
+            "Local AWS emulator",
+            "ok",
+            f"moto server {summary} at {self.endpoint}",
+            tables=[Table(["endpoint", "pid", "log"], [[self.endpoint, self.pid, self.log_file]])],
+        )
+
+    def _repr_html_(self) -> str:
+        return self.report()._repr_html_()
+
+    def __str__(self) -> str:
+        return str(self.report())
+
+
+def _state_file() -> Path:
+    return config.state_dir() / "emulator.json"
+
+
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """Serialise start/stop between notebooks and processes that race for the emulator."""
+    with open(config.state_dir() / "emulator.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _answers(endpoint: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def status() -> EmulatorStatus:
+    path = _state_file()
+    if not path.exists():
+        return EmulatorStatus(False)
+    recorded = json.loads(path.read_text())
+    if _alive(recorded["pid"]) and _answers(recorded["endpoint"]):
+        return EmulatorStatus(True, recorded["endpoint"], recorded["pid"], recorded.get("log_file", ""))
+    return EmulatorStatus(False)
+
+
+def start() -> EmulatorStatus:
+    """Start the emulator unless one is running already; return its status."""
+    with _exclusive():
+        current = status()
+        if current.running:
+            return current
+        port = _free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        log_file = config.state_dir() / "emulator.log"
+        with open(log_file, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not _answers(endpoint, timeout=1.0):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise EmulatorError(
+                    "start the local AWS emulator",
+                    f"moto server did not answer on {endpoint} within {START_TIMEOUT_SECONDS:.0f} s",
+                    f"read {log_file}; check that moto[server] is installed (pip install 'moto[server]')",
+                )
+            time.sleep(0.1)
+        started = EmulatorStatus(True, endpoint, process.pid, str(log_file), started_by_this_call=True)
+        _state_file().write_text(json.dumps({k: v for k, v in asdict(started).items() if k != "running"}))
+        return started
+
+
+def stop() -> EmulatorStatus:
+    """Stop the emulator if it runs; everything it held (buckets, tables, state) is discarded."""
+    with _exclusive():
+        current = status()
+        path = _state_file()
+        if current.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(current.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(current.pid) and time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(current.pid, os.WNOHANG)
+                time.sleep(0.05)
+        path.unlink(missing_ok=True)
+        return EmulatorStatus(False)
+
+
+def endpoint() -> str:
+    """The running emulator's endpoint, starting it when none runs."""
+    return start().endpoint

@@ -1,0 +1,266 @@
+"""The stage list, papermill execution into a run directory, summary.json and index.html."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import papermill
+from nbconvert import HTMLExporter
+from papermill.exceptions import PapermillExecutionError
+
+from . import config, emulator
+from .context import DEFAULT_STACK_FOR_TARGET
+from .errors import UsageError
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+COMMON_PARAMETERS = ("environment", "target", "stack", "region", "run_dir")
+
+
+@dataclass(frozen=True)
+class Stage:
+    number: str
+    name: str
+    notebook: str
+    in_default_run: bool = True
+
+    @property
+    def path(self) -> Path:
+        return config.project_root() / "notebooks" / self.notebook
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("00", "prerequisites", "00_prerequisites.ipynb"),
+    Stage("01", "backend", "01_backend_setup.ipynb"),
+    Stage("02", "init", "02_init.ipynb"),
+    Stage("03", "plan", "03_plan.ipynb"),
+    Stage("04", "apply", "04_apply.ipynb"),
+    Stage("05", "verify", "05_verify_outputs.ipynb"),
+    Stage("06", "destroy", "06_destroy.ipynb"),
+)
+
+
+def available_stages() -> list[Stage]:
+    return [stage for stage in STAGES if stage.path.exists()]
+
+
+def select_stages(names: Iterable[str] | None) -> list[Stage]:
+    """Stages by number (03), name (plan) or notebook stem (03_plan); the default run when None."""
+    stages = available_stages()
+    if not names:
+        return [stage for stage in stages if stage.in_default_run]
+    chosen = []
+    for name in names:
+        match = [s for s in stages if name in (s.number, s.name, s.notebook.removesuffix(".ipynb"))]
+        if not match:
+            known = ", ".join(f"{s.number}/{s.name}" for s in stages)
+            raise UsageError(f"unknown stage '{name}'; known: {known}")
+        chosen.append(match[0])
+    return sorted(set(chosen), key=lambda s: s.number)
+
+
+def stage_parameters(stage: Stage) -> dict[str, dict[str, Any]]:
+    """The notebook's parameters as papermill sees them (name → type, default, help)."""
+    return papermill.inspect_notebook(str(stage.path))
+
+
+@dataclass
+class StageOutcome:
+    number: str
+    name: str
+    notebook: str
+    status: str
+    seconds: float
+    facts: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+    error: str = ""
+    hint: str = ""
+
+
+@dataclass
+class RunResult:
+    environment: str
+    target: str
+    stack: str
+    run_dir: Path
+    stages: list[StageOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(stage.status == "passed" for stage in self.stages)
+
+    @property
+    def failed(self) -> StageOutcome | None:
+        return next((stage for stage in self.stages if stage.status == "failed"), None)
+
+
+def new_run_dir(environment: str) -> Path:
+    base = config.workspace_root() / "runs" / environment
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    path = base / stamp
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = base / f"{stamp}-{suffix}"
+    path.mkdir(parents=True)
+    return path
+
+
+def validate_parameters(stages: list[Stage], parameters: dict[str, Any]) -> dict[Stage, dict[str, Any]]:
+    declared = {stage: stage_parameters(stage) for stage in stages}
+    known = set().union(*declared.values()) - set(COMMON_PARAMETERS)
+    for name in parameters:
+        if name in COMMON_PARAMETERS:
+            raise UsageError(f"'{name}' is set by its own option, not -p", f"use --{name.replace('_', '-')}")
+        if name not in known:
+            raise UsageError(
+                f"unknown parameter '{name}' for the selected stages; known: {', '.join(sorted(known)) or 'none'}"
+            )
+    return {stage: {k: v for k, v in parameters.items() if k in names} for stage, names in declared.items()}
+
+
+def _failure_text(error: PapermillExecutionError) -> tuple[str, str]:
+    lines = [ANSI.sub("", line) for line in error.traceback]
+    text = "\n".join(lines)
+    fix = next((line.split("fix:", 1)[1].strip() for line in text.splitlines() if line.startswith("fix:")), "")
+    why = next((line.split("why:", 1)[1].strip() for line in text.splitlines() if line.startswith("why:")), "")
+    message = f"{error.ename}: {why or error.evalue}"
+    return message, fix or "read the failing cell in the executed notebook"
+
+
+def _read_record(run_dir: Path, stage: Stage) -> dict[str, Any]:
+    path = run_dir / "stages" / f"{stage.name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def render_html(notebook: Path) -> Path:
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    target = notebook.with_suffix(".html")
+    target.write_text(body)
+    return target
+
+
+def run(
+    environment: str,
+    target: str = "local",
+    stack: str = "",
+    stage_names: Iterable[str] | None = None,
+    parameters: dict[str, Any] | None = None,
+    keep_emulator: bool = False,
+    on_stage: Callable[[StageOutcome], None] | None = None,
+) -> RunResult:
+    """Execute the selected stage notebooks in order; stop at the first failure."""
+    config.validate_environment(environment)
+    config.validate_target(target)
+    stack = stack or DEFAULT_STACK_FOR_TARGET[target]
+    config.resolve_stack(stack)
+    stages = select_stages(stage_names)
+    per_stage = validate_parameters(stages, parameters or {})
+    run_dir = new_run_dir(environment)
+    emulator_was_running = target != "local" or emulator.status().running
+    result = RunResult(environment, target, stack, run_dir, [])
+    previous = os.environ.get("AIPX_HEADLESS")
+    os.environ["AIPX_HEADLESS"] = "1"
+    try:
+        for stage in stages:
+            outcome = _execute(stage, run_dir, environment, target, stack, per_stage[stage])
+            result.stages.append(outcome)
+            if on_stage:
+                on_stage(outcome)
+            if outcome.status != "passed":
+                break
+    finally:
+        if previous is None:
+            os.environ.pop("AIPX_HEADLESS", None)
+        else:
+            os.environ["AIPX_HEADLESS"] = previous
+        if not emulator_was_running and not keep_emulator:
+            emulator.stop()
+    write_summary(result)
+    write_index(result)
+    return result
+
+
+def _execute(
+    stage: Stage, run_dir: Path, environment: str, target: str, stack: str, extra: dict[str, Any]
+) -> StageOutcome:
+    output = run_dir / stage.notebook
+    parameters = {"environment": environment, "target": target, "stack": stack, "run_dir": str(run_dir), **extra}
+    started = time.monotonic()
+    status, error, hint = "passed", "", ""
+    try:
+        papermill.execute_notebook(
+            str(stage.path),
+            str(output),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(stage.path.parent),
+        )
+    except PapermillExecutionError as failure:
+        status = "failed"
+        error, hint = _failure_text(failure)
+    seconds = time.monotonic() - started
+    if output.exists():
+        render_html(output)
+    record = _read_record(run_dir, stage)
+    return StageOutcome(
+        stage.number,
+        stage.name,
+        stage.notebook,
+        status,
+        round(seconds, 2),
+        record.get("facts", {}),
+        record.get("summary", ""),
+        error,
+        hint,
+    )
+
+
+def write_summary(result: RunResult) -> Path:
+    path = result.run_dir / "summary.json"
+    document = {
+        "environment": result.environment,
+        "target": result.target,
+        "stack": result.stack,
+        "status": "passed" if result.ok else "failed",
+        "stages": [asdict(stage) for stage in result.stages],
+    }
+    path.write_text(json.dumps(document, indent=2, default=str))
+    return path
+
+
+def write_index(result: RunResult) -> Path:
+    rows = []
+    for stage in result.stages:
+        colour = "#1a7f37" if stage.status == "passed" else "#cf222e"
+        link = Path(stage.notebook).with_suffix(".html").name
+        facts = ", ".join(f"{k}={v}" for k, v in stage.facts.items() if not isinstance(v, dict | list) or v)
+        detail = stage.summary if stage.status == "passed" else f"{stage.error} — {stage.hint}"
+        rows.append(
+            f"<tr><td>{stage.number}</td><td><a href='{link}'>{html.escape(stage.name)}</a></td>"
+            f"<td style='color:{colour};font-weight:bold'>{stage.status}</td><td>{stage.seconds:.1f} s</td>"
+            f"<td>{html.escape(detail)}</td><td>{html.escape(facts)}</td></tr>"
+        )
+    status = "passed" if result.ok else "failed"
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>AIPX runbook: {result.environment} {status}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:left;
+border-bottom:1px solid #ddd;vertical-align:top}}</style></head><body>
+<h1>AIPX Phase 0 runbook — {html.escape(result.environment)}: {status}</h1>
+<p>target <b>{html.escape(result.target)}</b>, stack <b>{html.escape(result.stack)}</b>,
+run directory <code>{html.escape(result.run_dir.name)}</code>, <a href="summary.json">summary.json</a></p>
+<table><tr><th>#</th><th>stage</th><th>status</th><th>time</th><th>result</th><th>facts</th></tr>
+{"".join(rows)}</table></body></html>
+"""
+    path = result.run_dir / "index.html"
+    path.write_text(page)
+    return path
