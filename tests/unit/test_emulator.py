@@ -1,0 +1,30 @@
+import urllib.request
+
+import pytest
+
+from aipx_runbook import emulator
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch, workspace):
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    yield tmp_path
+    emulator.stop()
+
+
+def test_start_is_reused_until_stopped(isolated) -> None:
+    first = emulator.start()
+    assert first.running and first.started_by_this_call
+    second = emulator.start()
+    assert second.endpoint == first.endpoint and not second.started_by_this_call
+    with urllib.request.urlopen(first.endpoint + "/moto-api/data.json") as response:
+        assert response.status == 200
+    emulator.stop()
+    assert not emulator.status().running
+
+
+def test_stale_state_file_is_not_mistaken_for_a_running_emulator(isolated) -> None:
+    (isolated / ".aipx").mkdir(exist_ok=True)
+    (isolated / ".aipx" / "emulator.json").write_text('{"pid": 999999, "endpoint": "http://127.0.0.1:9"}')
+    assert not emulator.status().running
+    assert emulator.start().started_by_this_call
