@@ -96,7 +96,7 @@ def test_a_held_lock_blocks_a_concurrent_plan(staging_backend) -> None:
     with pytest.raises(TerraformError) as caught:
         TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
     assert "Error acquiring the state lock" in caught.value.stderr
-    assert "another Terraform run holds this environment's state lock" == caught.value.why
+    assert "state lock" in caught.value.why
     table.delete_item(TableName=ctx.settings.lock_table, Key={"LockID": {"S": lock_id}})
     result, _ = TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
     assert result.returncode == 2
