@@ -74,9 +74,20 @@ def test_plain_papermill_stage_by_stage_reuses_the_emulator(fresh_workspace, tmp
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for notebook in ("01_backend_setup", "02_init", "03_plan"):
         completed = subprocess.run(
-            [str(BIN / "papermill"), f"notebooks/{notebook}.ipynb", str(tmp_path / f"{notebook}.out.ipynb"),
-             "-p", "environment", "staging", "--no-progress-bar"],
-            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+            [
+                str(BIN / "papermill"),
+                f"notebooks/{notebook}.ipynb",
+                str(tmp_path / f"{notebook}.out.ipynb"),
+                "-p",
+                "environment",
+                "staging",
+                "--no-progress-bar",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert completed.returncode == 0, completed.stderr[-2000:]
     first_endpoint = emulator.status().endpoint
@@ -84,9 +95,20 @@ def test_plain_papermill_stage_by_stage_reuses_the_emulator(fresh_workspace, tmp
     plan_meta = json.loads((fresh_workspace / "runs" / "staging" / "current" / "tfplan.meta.json").read_text())
     assert plan_meta["environment"] == "staging" and plan_meta["has_changes"] is True
     completed = subprocess.run(
-        [str(BIN / "papermill"), "notebooks/04_apply.ipynb", str(tmp_path / "04.out.ipynb"),
-         "-p", "environment", "staging", "--no-progress-bar"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(BIN / "papermill"),
+            "notebooks/04_apply.ipynb",
+            str(tmp_path / "04.out.ipynb"),
+            "-p",
+            "environment",
+            "staging",
+            "--no-progress-bar",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode != 0, "apply without auto_approve must fail headless"
     assert "auto_approve" in completed.stderr
