@@ -32,8 +32,8 @@ demo: terraform
 	$(BIN)/aipx-runbook run --env dev --target local --stack smoke -p auto_approve=True -p confirm=dev
 
 test: terraform $(CHECKOV_VENV)/.installed $(VENV)/terraform-1.0/.installed
-	$(BIN)/ruff check lib tests
-	$(BIN)/ruff format --check lib tests
+	$(BIN)/ruff check lib tests bench
+	$(BIN)/ruff format --check lib tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: terraform
