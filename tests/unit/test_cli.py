@@ -43,7 +43,8 @@ def test_stages_lists_notebooks_and_parameters(capsys) -> None:
     assert "auto_approve" in out and "confirm" in out and "fix_drift" in out
 
 
-def test_emulator_start_status_stop(workspace, capsys) -> None:
+def test_emulator_start_status_stop(workspace, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
     assert cli.main(["emulator", "start"]) == 0
     started = capsys.readouterr().out
     assert started.startswith("running at http://127.0.0.1:")
