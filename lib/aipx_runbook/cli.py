@@ -6,14 +6,19 @@ Exit codes: 0 success; 1 a stage or command failed; 2 bad usage (unknown name or
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from papermill.cli import _resolve_type as papermill_value
 
-from . import config, emulator, runbook
+from . import budget, config, cost, emulator, prices, runbook, shutdown
+from .aws import AwsTarget
+from .context import open_stage
 from .errors import RunbookError, UsageError
+from .results import Report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -72,6 +77,39 @@ def command_stages(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_cost(args: argparse.Namespace) -> int:
+    names = config.known_environments() if args.env == "all" else [config.validate_environment(args.env)]
+    if args.plan_json and args.env == "all":
+        raise UsageError("--plan-json is the plan of one environment", "pass --env with that environment")
+    plan = json.loads(Path(args.plan_json).read_text()) if args.plan_json else None
+    estimates = [cost.estimate(names[0], plan)] if plan is not None else cost.estimate_all(names)
+    if args.format == "json":
+        print(json.dumps(cost.to_json(estimates), indent=2))
+        return EXIT_OK
+    return _print_report(cost.report(estimates, chart=False))
+
+
+def command_prices(args: argparse.Namespace) -> int:
+    if args.action == "show":
+        return _print_report(prices.load(args.region).report())
+    target = AwsTarget(config.validate_target(args.target), args.region, profile=args.profile or "")
+    return _print_report(prices.refresh(target))
+
+
+def command_stage(name: str, stage: Callable[..., Report]) -> Callable[[argparse.Namespace], int]:
+    """A subcommand that runs one library stage (budget, pause, resume) on --env and --target."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return _print_report(stage(open_stage(name, args.env, args.target, profile=args.profile or "")))
+
+    return handler
+
+
+def _print_report(report: Report) -> int:
+    print(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aipx-runbook", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,6 +140,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     stages = commands.add_parser("stages", help="list the stages, their notebooks and their parameters")
     stages.set_defaults(handler=command_stages)
+
+    cost_parser = commands.add_parser("cost", help="monthly cost estimate per environment, with the seed's scenarios")
+    cost_parser.add_argument("--env", required=True, help="all, or one of " + ", ".join(config.known_environments()))
+    cost_parser.add_argument("--format", choices=("text", "json"), default="text")
+    cost_parser.add_argument("--plan-json", help="`terraform show -json` of a saved plan: estimate its planned state")
+    cost_parser.set_defaults(handler=command_cost)
+
+    prices_parser = commands.add_parser("prices", help="show the dated price table, or refresh it from AWS")
+    prices_parser.add_argument("action", choices=("show", "refresh"))
+    prices_parser.add_argument("--region", default=config.DEFAULT_REGION)
+    prices_parser.add_argument("--target", default="aws", help="refresh reads the AWS Price List API: target aws only")
+    prices_parser.add_argument("--profile", help="AWS profile for target aws")
+    prices_parser.set_defaults(handler=command_prices)
+
+    for name, stage, text in (
+        ("budget", budget.ensure, "create or update the environment's AWS Budget and its e-mail alerts"),
+        ("pause", shutdown.pause, "scale the environment's ECS services to 0, recording their counts (not production)"),
+        ("resume", shutdown.resume, "restore the ECS service counts pause recorded (not production)"),
+    ):
+        stage_parser = commands.add_parser(name, help=text)
+        stage_parser.add_argument("--env", required=True, help="environment: " + ", ".join(config.known_environments()))
+        stage_parser.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
+        stage_parser.add_argument("--profile", help="AWS profile for target aws")
+        stage_parser.set_defaults(handler=command_stage(name, stage))
     # subcommands: add further commands above this line, each with set_defaults(handler=...)
     return parser
 

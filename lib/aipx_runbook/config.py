@@ -10,6 +10,7 @@ from typing import Any
 
 import hcl2
 
+from .aws import LOCAL_ACCOUNT_ID
 from .errors import UsageError
 
 TARGETS = ("local", "aws")
@@ -99,6 +100,7 @@ class EnvironmentSettings:
     name: str
     region: str = DEFAULT_REGION
     account_id: str = ""
+    local_account_id: str = LOCAL_ACCOUNT_ID
     state_bucket: str = "aipx-terraform-state"
     lock_table: str = "aipx-terraform-locks"
     locking: str = "dynamodb"
@@ -131,6 +133,7 @@ def load_environment(name: str) -> EnvironmentSettings:
         name=name,
         region=raw.get("region", DEFAULT_REGION),
         account_id=str(raw.get("account_id", "")),
+        local_account_id=str(raw.get("local_account_id", LOCAL_ACCOUNT_ID)),
         state_bucket=backend.get("bucket", "aipx-terraform-state"),
         lock_table=backend.get("lock_table", "aipx-terraform-locks"),
         locking=backend.get("locking", "dynamodb"),

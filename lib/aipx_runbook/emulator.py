@@ -26,7 +26,7 @@ from .errors import EmulatorError
 from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
-HEALTH_PATH = "/moto-api/data.json"
+HEALTH_PATH = "/moto-api/"
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,12 @@ def _exclusive() -> Iterator[None]:
 
 
 def _answers(endpoint: str, timeout: float = 2.0) -> bool:
+    """Whether a moto server answers HTTP there; any HTTP status counts as an answer."""
     try:
-        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as response:
-            return response.status == 200
+        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
     except (urllib.error.URLError, OSError):
         return False
 
@@ -94,14 +97,46 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def status() -> EmulatorStatus:
+def _recorded() -> dict | None:
     path = _state_file()
-    if not path.exists():
-        return EmulatorStatus(False)
-    recorded = json.loads(path.read_text())
-    if _alive(recorded["pid"]) and _answers(recorded["endpoint"]):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _listening(endpoint: str) -> bool:
+    """The port accepts connections: a busy server still does, where an HTTP probe could time out."""
+    host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+def status() -> EmulatorStatus:
+    recorded = _recorded()
+    if recorded and _is_emulator(recorded["pid"]) and _listening(recorded["endpoint"]):
         return EmulatorStatus(True, recorded["endpoint"], recorded["pid"], recorded.get("log_file", ""))
     return EmulatorStatus(False)
+
+
+def _is_emulator(pid: int) -> bool:
+    """The recorded pid still belongs to a moto server (not to a process that reused the number)."""
+    try:
+        return b"moto.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _alive(pid)
+
+
+def _terminate(pid: int) -> None:
+    if not _is_emulator(pid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
 
 
 def start() -> EmulatorStatus:
@@ -110,6 +145,9 @@ def start() -> EmulatorStatus:
         current = status()
         if current.running:
             return current
+        stale = _recorded()
+        if stale and _alive(stale["pid"]):
+            _terminate(stale["pid"])
         port = _free_port()
         endpoint = f"http://127.0.0.1:{port}"
         log_file = config.state_dir() / "emulator.log"
@@ -120,6 +158,8 @@ def start() -> EmulatorStatus:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                # like AWS: a bucket of another account is refused (403), not silently shared
+                env={**os.environ, "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"},
             )
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not _answers(endpoint, timeout=1.0):
@@ -139,17 +179,10 @@ def start() -> EmulatorStatus:
 def stop() -> EmulatorStatus:
     """Stop the emulator if it runs; everything it held (buckets, tables, state) is discarded."""
     with _exclusive():
-        current = status()
-        path = _state_file()
-        if current.running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(current.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(current.pid) and time.monotonic() < deadline:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(current.pid, os.WNOHANG)
-                time.sleep(0.05)
-        path.unlink(missing_ok=True)
+        recorded = _recorded()
+        if recorded and _alive(recorded["pid"]):
+            _terminate(recorded["pid"])
+        _state_file().unlink(missing_ok=True)
         return EmulatorStatus(False)
 
 

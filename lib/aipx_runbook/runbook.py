@@ -44,6 +44,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("04", "apply", "04_apply.ipynb"),
     Stage("05", "verify", "05_verify_outputs.ipynb"),
     Stage("06", "destroy", "06_destroy.ipynb"),
+    Stage("07", "state", "07_state_and_locks.ipynb", in_default_run=False),
+    Stage("08", "budget", "08_budget.ipynb", in_default_run=False),
 )
 
 
@@ -192,7 +194,9 @@ def _execute(
     stage: Stage, run_dir: Path, environment: str, target: str, stack: str, extra: dict[str, Any]
 ) -> StageOutcome:
     output = run_dir / stage.notebook
-    parameters = {"environment": environment, "target": target, "stack": stack, "run_dir": str(run_dir), **extra}
+    common = {"environment": environment, "target": target, "stack": stack, "run_dir": str(run_dir)}
+    declared = stage_parameters(stage)
+    parameters = {**{name: value for name, value in common.items() if name in declared}, **extra}
     started = time.monotonic()
     status, error, hint = "passed", "", ""
     try:
@@ -204,6 +208,8 @@ def _execute(
             progress_bar=False,
             log_output=False,
             cwd=str(stage.path.parent),
+            # ipykernel warns on every start that its local TCP transport is unencrypted; keep errors only.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as failure:
         status = "failed"

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from . import backend, prereqs
+from . import approval, backend, cost, plans, prereqs, state
+from . import verify as verification
+from .approval import ApprovalRequest
+from .config import read_tfvars
 from .context import StageContext, open_stage
-from .errors import ApprovalRequired, RunbookError
+from .errors import ApprovalRequired, RunbookError, TerraformError
 from .interactive import is_interactive
 from .results import Report, Table
-from .review import PlanReview
-from .terraform import PlanMetadata, TerraformRunner, file_sha256, stack_digest
-
-PLAN_FILE = "tfplan"
-DESTROY_PLAN_FILE = "destroy.tfplan"
-MASK = "•••••••• (sensitive)"
+from .review import MASK
+from .terraform import TerraformRunner
 
 start = open_stage
 
@@ -28,6 +25,26 @@ def prerequisites(ctx: StageContext) -> Report:
 
 def backend_setup(ctx: StageContext, fix_drift: bool = False) -> Report:
     return backend.ensure(ctx, fix_drift=fix_drift)
+
+
+def state_list(ctx: StageContext) -> Report:
+    return state.state_list(ctx)
+
+
+def state_show(ctx: StageContext, address: str = "") -> Report:
+    return state.state_show(ctx, address)
+
+
+def state_versions(ctx: StageContext) -> Report:
+    return state.state_versions(ctx)
+
+
+def lock_status(ctx: StageContext) -> Report:
+    return state.lock_status(ctx)
+
+
+def release_lock(ctx: StageContext, confirm_lock_id: str = "") -> Report:
+    return state.release_lock(ctx, confirm_lock_id)
 
 
 def init(ctx: StageContext) -> Report:
@@ -49,68 +66,25 @@ def init(ctx: StageContext) -> Report:
     return ctx.record(report)
 
 
-def _metadata_path(plan_file: Path) -> Path:
-    return plan_file.with_name(plan_file.name + ".meta.json")
-
-
-def _save_plan(ctx: StageContext, destroy: bool) -> tuple[PlanMetadata, PlanReview]:
-    runner = TerraformRunner(ctx)
-    plan_file = ctx.run_dir / (DESTROY_PLAN_FILE if destroy else PLAN_FILE)
-    _, metadata = runner.plan(plan_file, destroy=destroy)
-    review = PlanReview.from_show_json(runner.show_plan(plan_file))
-    metadata.summary = review.counts
-    _metadata_path(plan_file).write_text(json.dumps(asdict(metadata), indent=2))
-    return metadata, review
-
-
 def plan(ctx: StageContext) -> Report:
-    metadata, review = _save_plan(ctx, destroy=False)
+    metadata, review = plans.save(ctx, plans.PLAN)
     report = review.report(f"terraform plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
-    report.notes.append(f"saved plan: {PLAN_FILE} (sha256 {metadata.sha256[:12]}…) in the run directory")
+    report.notes.append(
+        f"saved plan sha256 {metadata.sha256[:12]}… (Terraform {metadata.terraform_version}), described in "
+        f"{plans.PLAN}.meta.json in the run directory; the plan itself stays in the private plan store, "
+        "since it holds secret values"
+    )
     return ctx.record(report)
 
 
-def load_plan(ctx: StageContext, plan_file: Path) -> PlanMetadata:
-    """The saved plan's metadata, after checking it is this run's plan for this environment and stack."""
-    meta_path = _metadata_path(plan_file)
-    if not plan_file.exists() or not meta_path.exists():
-        raise RunbookError(
-            "find the saved plan",
-            f"no saved plan in {ctx.run_dir}",
-            "run stage 03 (plan) with the same run_dir first; apply only applies a plan this run saved",
-        )
-    metadata = PlanMetadata(**json.loads(meta_path.read_text()))
-    problems = []
-    if file_sha256(plan_file) != metadata.sha256:
-        problems.append("the plan file changed after it was saved (hash mismatch)")
-    for name, expected in (("environment", ctx.environment), ("stack", ctx.stack), ("target", ctx.target.name)):
-        if getattr(metadata, name) != expected:
-            problems.append(f"it was made for {name} {getattr(metadata, name)!r}, not {expected!r}")
-    runner_var_file = ctx.settings.tfvars if ctx.settings.tfvars.exists() else None
-    if stack_digest(ctx.stack_dir, runner_var_file) != metadata.stack_digest:
-        problems.append("the stack or the environment's aws.tfvars changed since the plan was made")
-    if problems:
-        raise RunbookError(
-            "check the saved plan", "; ".join(problems), "run stage 03 (plan) again, review it, then apply"
-        )
-    return metadata
+def cost_of_plan(ctx: StageContext) -> Report:
+    """The monthly cost of the state this run's saved plan would produce, and its change."""
+    return cost.saved_plan_report(ctx)
 
 
-def _require_approval(ctx: StageContext, action: str, approved: bool, how: str) -> None:
-    if approved:
-        return
-    where = "this interactive session" if is_interactive() else "a headless run"
-    raise ApprovalRequired(
-        f"{action} for {ctx.environment}",
-        f"not approved in {where}; nothing was changed",
-        how,
-    )
-
-
-def apply(ctx: StageContext, auto_approve: bool = False) -> Report:
-    plan_file = ctx.run_dir / PLAN_FILE
-    metadata = load_plan(ctx, plan_file)
+def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> Report:
+    metadata = plans.load(ctx, plans.PLAN)
     if not metadata.has_changes:
         return ctx.record(
             Report(
@@ -120,28 +94,72 @@ def apply(ctx: StageContext, auto_approve: bool = False) -> Report:
                 facts={"applied": False, **metadata.summary},
             )
         )
-    _require_approval(
-        ctx,
-        "apply the saved plan",
-        auto_approve,
+    production = ctx.environment == "production"
+    fix = (
         "review the plan, then pass auto_approve=True (papermill: -p auto_approve True; "
-        "aipx-runbook run -p auto_approve=True; JupyterLab: set it in the parameters cell)",
+        "aipx-runbook run -p auto_approve=True); in JupyterLab the cell asks for a click instead"
     )
-    result = TerraformRunner(ctx).apply(plan_file)
+    if production:
+        fix += "; production also needs confirm='production' (papermill: -p confirm production)"
+    request = ApprovalRequest(
+        "apply the saved plan",
+        ctx.environment,
+        "Apply",
+        metadata.summary,
+        type_to_confirm=ctx.environment if production else "",
+    )
+    approved_by = approval.approve(request, auto_approve and (not production or confirm == "production"), fix)
+    runner = TerraformRunner(ctx)
+    try:
+        result = runner.apply(plans.plan_path(ctx, plans.PLAN))
+    except TerraformError as error:
+        raise _explain_failure(ctx, runner, error) from None
+    finally:
+        plans.discard(ctx, plans.PLAN)
     return ctx.record(
         Report(
             "terraform apply",
             "changed",
-            f"applied the saved plan in {result.seconds:.1f} s",
-            facts={"applied": True, **metadata.summary},
+            f"applied the saved plan in {result.seconds:.1f} s (approved by {approved_by})",
+            facts={"applied": True, "approved_by": approved_by, **metadata.summary},
         )
     )
 
 
-def _masked(value: Any, sensitive: bool, reveal: bool) -> Any:
-    if sensitive and not reveal:
-        return MASK
-    return json.dumps(value) if isinstance(value, dict | list) else value
+def _explain_failure(ctx: StageContext, runner: TerraformRunner, error: TerraformError) -> TerraformError:
+    """Adds to a failed apply what the operator needs next: the lock's fate and what the state now holds."""
+    try:
+        locks = state.held_locks(ctx)
+        lock_text = (
+            "State lock: still " + "; ".join(lock.describe() for lock in locks) + ". If no Terraform process runs "
+            f"for {ctx.environment}, release it in notebook 07 (confirm_lock_id with that lock ID)."
+            if locks
+            else f"State lock: released (nothing holds s3://{ctx.settings.state_bucket}/{ctx.settings.state_key})."
+        )
+    except RunbookError as lookup:
+        locks = []
+        lock_text = f"State lock: could not be read ({lookup.why}); check it in notebook 07."
+    try:
+        created = runner.state_list()
+        state_text = (
+            f"Already in the state ({len(created)}), kept by Terraform for the next plan:\n"
+            + "\n".join(f"  {address}" for address in created)
+            if created
+            else "The state holds no resources: nothing was created."
+        )
+    except TerraformError as listing:
+        created = []
+        state_text = f"What the state holds could not be listed: {listing.why}"
+    error.details = "\n\n".join(part for part in (error.details, lock_text, state_text) if part)
+    ctx.record(
+        Report(
+            f"terraform {error.command}",
+            "fail",
+            f"{error.why}; {len(created)} resource(s) in the state; lock {'held' if locks else 'released'}",
+            facts={"failed": True, "in_state": len(created), "lock_held": bool(locks)},
+        )
+    )
+    return error
 
 
 def outputs(ctx: StageContext, reveal_sensitive: bool = False) -> Report:
@@ -166,26 +184,104 @@ def outputs(ctx: StageContext, reveal_sensitive: bool = False) -> Report:
     return report
 
 
-def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool = False) -> Report:
-    _require_approval(
-        ctx,
-        "destroy every resource in the state",
-        confirm == ctx.environment,
-        f"pass confirm='{ctx.environment}' (papermill: -p confirm {ctx.environment}) to destroy {ctx.environment}",
+def _masked(value: Any, sensitive: bool, reveal: bool) -> Any:
+    if sensitive and not reveal:
+        return MASK
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def verify(ctx: StageContext) -> Report:
+    """Each output checked against the live AWS API (PASS, FAIL or SKIP with the reason)."""
+    values = {name: item["value"] for name, item in TerraformRunner(ctx).outputs().items()}
+    report = verification.run(ctx, values, emulated=ctx.target.is_local)
+    report.facts["outputs"] = sorted(values)
+    ctx.record(report)
+    if not report.ok:
+        raise RunbookError(
+            "verify the outputs against AWS",
+            f"{report.summary}: {', '.join(report.facts['failed'])}",
+            "read the FAIL rows: each names the resource and what differs; fix it (or apply again), then rerun 05",
+            details=str(report),
+        )
+    return report
+
+
+def deletion_protection_note(ctx: StageContext) -> str:
+    values = read_tfvars(ctx.settings.tfvars) if ctx.settings.tfvars.exists() else {}
+    if not values.get("rds_deletion_protection"):
+        return ""
+    return (
+        f"the database has deletion protection (rds_deletion_protection = true in environments/{ctx.environment}/"
+        "aws.tfvars): AWS refuses to delete it, so a destroy stops at the aws_db_instance. To really destroy it, "
+        "set rds_deletion_protection = false, plan and apply that change (stages 03 and 04), then destroy; RDS "
+        "keeps a final snapshot unless rds_skip_final_snapshot = true"
     )
+
+
+def _backend_note(ctx: StageContext) -> str:
+    table = f" and the lock table {ctx.settings.lock_table}" if ctx.settings.locking != "lockfile" else ""
+    return f"the state bucket s3://{ctx.settings.state_bucket}{table} are not part of the stack and stay"
+
+
+def destroy_plan(ctx: StageContext) -> Report:
+    """The destroy plan, saved and reviewed like any plan, before stage 06 may apply it."""
+    metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
+    report = review.report(f"destroy plan ({ctx.environment}, {ctx.stack})")
+    report.facts["plan_sha256"] = metadata.sha256
+    protected = review.protected_addresses(ctx.settings.state_bucket, ctx.settings.lock_table)
+    if protected:
+        report.status = "fail"
+        report.notes.append(f"this destroy would delete the state backend ({', '.join(protected)}): it is refused")
+    note = deletion_protection_note(ctx)
+    if note:
+        report.notes.append(note)
+    report.notes.append(_backend_note(ctx))
+    return ctx.record(report)
+
+
+def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool = False) -> Report:
+    if confirm != ctx.environment:
+        raise ApprovalRequired(
+            f"destroy every resource in the state of {ctx.environment}",
+            f"confirm is {confirm!r}, not the environment's name; nothing was changed",
+            f"pass confirm='{ctx.environment}' (papermill: -p confirm {ctx.environment}) to destroy {ctx.environment}",
+        )
     if ctx.environment == "production" and not allow_production_destroy:
         raise ApprovalRequired(
             "destroy production",
-            "production needs a second explicit approval",
-            "also pass allow_production_destroy=True; the database's deletion protection must be turned off first",
+            "production needs a second explicit approval; nothing was changed",
+            "also pass allow_production_destroy=True. " + (deletion_protection_note(ctx) or ""),
         )
-    metadata, review = _save_plan(ctx, destroy=True)
+    if plans.metadata_path(ctx, plans.DESTROY_PLAN).exists():
+        metadata = plans.load(ctx, plans.DESTROY_PLAN)
+        review = plans.review(ctx, plans.DESTROY_PLAN)
+    else:
+        metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
+    protected = review.protected_addresses(ctx.settings.state_bucket, ctx.settings.lock_table)
+    if protected:
+        raise RunbookError(
+            "destroy",
+            f"the destroy plan would delete the state backend: {', '.join(protected)}; nothing was changed",
+            "take them out of this stack's state (`terraform state rm ADDRESS`): the runbook never destroys the "
+            "state bucket or the lock table",
+        )
     if not metadata.has_changes:
         return ctx.record(
             Report("terraform destroy", "ok", "Nothing to destroy: the state is empty.", facts={"destroyed": False})
         )
-    result = TerraformRunner(ctx).apply(ctx.run_dir / DESTROY_PLAN_FILE)
+    request = ApprovalRequest(
+        "destroy every resource in the state", ctx.environment, "Destroy", metadata.summary, ctx.environment
+    )
+    approved_by = approval.approve(request, True, "")
+    runner = TerraformRunner(ctx)
+    try:
+        result = runner.apply(plans.plan_path(ctx, plans.DESTROY_PLAN))
+    except TerraformError as error:
+        raise _explain_failure(ctx, runner, error) from None
+    finally:
+        plans.discard(ctx, plans.DESTROY_PLAN)
     report = review.report("terraform destroy")
-    report.summary = f"destroyed in {result.seconds:.1f} s: " + report.summary
-    report.facts["destroyed"] = True
+    report.summary = f"destroyed in {result.seconds:.1f} s (approved by {approved_by}): " + report.summary
+    report.facts.update(destroyed=True, approved_by=approved_by)
+    report.notes.append(_backend_note(ctx))
     return ctx.record(report)

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ class PlanMetadata:
     created_at: str
     has_changes: bool
     summary: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""
 
 
 def declared_variables(stack_dir: Path) -> set[str]:
@@ -231,12 +233,17 @@ class TerraformRunner:
         )
         lines: list[str] = []
         assert process.stdout is not None and process.stderr is not None
+        # Read stderr beside stdout: a full stderr pipe would otherwise stall Terraform mid-apply.
+        stderr_chunks: list[str] = []
+        reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)
+        reader.start()
         for line in process.stdout:
             lines.append(line)
             sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {line}")
             sys.stdout.flush()
-        stderr = process.stderr.read()
-        return process.wait(), "".join(lines), stderr
+        returncode = process.wait()
+        reader.join()
+        return returncode, "".join(lines), "".join(stderr_chunks)
 
     def init(self) -> CommandResult:
         self.check_version()
@@ -299,6 +306,14 @@ class TerraformRunner:
     def state_pull(self) -> dict[str, Any]:
         result = self.run("state pull")
         return json.loads(result.stdout) if result.stdout.strip() else {}
+
+    def show_state(self) -> dict[str, Any]:
+        """``terraform show -json`` of the state: values with ``sensitive_values`` marks, in clear text."""
+        result = self.run("show", json=IsFlagged, no_color=IsFlagged)
+        return json.loads(result.stdout) if result.stdout.strip() else {}
+
+    def force_unlock(self, lock_id: str) -> CommandResult:
+        return self.run("force-unlock", lock_id, force=IsFlagged, no_color=IsFlagged)
 
 
 def _errors_only(text: str) -> str:

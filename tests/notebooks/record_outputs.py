@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-APPROVALS = {"auto_approve": True, "confirm": "dev"}
+BEFORE_DESTROY = ["prerequisites", "backend", "init", "plan", "apply", "verify", "state", "budget"]
 
 
 def merge_outputs(template: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -35,20 +35,30 @@ def main() -> int:
     os.environ["AIPX_PROJECT_ROOT"] = str(PROJECT_ROOT)
     with tempfile.TemporaryDirectory() as workspace:
         os.environ["AIPX_WORKSPACE"] = workspace
-        from aipx_runbook import runbook
+        from aipx_runbook import emulator, runbook
 
-        result = runbook.run("dev", parameters=APPROVALS)
-        if not result.ok:
-            failed = result.failed
-            print(f"the dev run failed at {failed.number} {failed.name}: {failed.error}", file=sys.stderr)
-            return 1
-        for stage in result.stages:
-            template_path = PROJECT_ROOT / "notebooks" / stage.notebook
-            template = nbformat.read(template_path, as_version=4)
-            executed = nbformat.read(result.run_dir / stage.notebook, as_version=4)
-            nbformat.write(merge_outputs(template, executed), template_path)
-            print(f"recorded {template_path.relative_to(PROJECT_ROOT)}")
+        try:
+            # 07 and 08 are recorded while the state still holds what 04 applied, then 06 destroys it,
+            # in the order tests/notebooks/test_nbval.py replays them.
+            for stages, approvals in ((BEFORE_DESTROY, {"auto_approve": True}), (["destroy"], {"confirm": "dev"})):
+                result = runbook.run("dev", stage_names=stages, parameters=approvals, keep_emulator=True)
+                if not result.ok:
+                    failed = result.failed
+                    print(f"the dev run failed at {failed.number} {failed.name}: {failed.error}", file=sys.stderr)
+                    return 1
+                for stage in result.stages:
+                    record(stage.notebook, result.run_dir)
+        finally:
+            emulator.stop()
     return 0
+
+
+def record(notebook: str, run_dir: Path) -> None:
+    template_path = PROJECT_ROOT / "notebooks" / notebook
+    template = nbformat.read(template_path, as_version=4)
+    executed = nbformat.read(run_dir / notebook, as_version=4)
+    nbformat.write(merge_outputs(template, executed), template_path)
+    print(f"recorded {template_path.relative_to(PROJECT_ROOT)}")
 
 
 if __name__ == "__main__":

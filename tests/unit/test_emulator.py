@@ -28,3 +28,20 @@ def test_stale_state_file_is_not_mistaken_for_a_running_emulator(isolated) -> No
     (isolated / ".aipx" / "emulator.json").write_text('{"pid": 999999, "endpoint": "http://127.0.0.1:9"}')
     assert not emulator.status().running
     assert emulator.start().started_by_this_call
+
+
+def test_an_emulator_holding_rds_instances_is_still_running(isolated) -> None:
+    from aipx_runbook.aws import AwsTarget
+
+    started = emulator.start()
+    rds = AwsTarget("local", "ap-northeast-2", started.endpoint).client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="probe",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="probe",
+        MasterUserPassword="probe-password-1",
+        AllocatedStorage=20,
+    )
+    assert emulator.status().running
+    assert emulator.start().endpoint == started.endpoint

@@ -1,0 +1,106 @@
+"""Saved plans: made by stage 03 (or the destroy review), checked before anything applies them.
+
+A saved plan is a zip archive holding the value of every variable, sensitive ones included, and the prior
+state with its sensitive outputs. The run directory is what CI publishes and what people share, so the plan
+itself lives in the workspace's private plan store (``<workspace>/.aipx/plans/``, owner-only), one folder per
+run directory. The run directory gets the plan's description, ``<name>.meta.json``: its SHA-256, environment,
+stack, target, Terraform version, the run it belongs to and its counts. A plan is deleted once applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from . import config
+from .context import StageContext
+from .errors import RunbookError
+from .review import PlanReview
+from .terraform import PlanMetadata, TerraformRunner, file_sha256, stack_digest
+
+PLAN = "tfplan"
+DESTROY_PLAN = "destroy.tfplan"
+PLAN_AGAIN = "run stage 03 (plan) again in this run directory, review it, then apply"
+
+
+def store_dir(ctx: StageContext) -> Path:
+    path = config.state_dir() / "plans" / hashlib.sha256(str(ctx.run_dir).encode()).hexdigest()[:16]
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def plan_path(ctx: StageContext, name: str) -> Path:
+    return store_dir(ctx) / name
+
+
+def metadata_path(ctx: StageContext, name: str) -> Path:
+    return ctx.run_dir / f"{name}.meta.json"
+
+
+def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]:
+    """Plan (a destroy plan for DESTROY_PLAN), describe it in the run directory and review it."""
+    discard(ctx, name)
+    metadata_path(ctx, name).unlink(missing_ok=True)
+    runner = TerraformRunner(ctx)
+    path = plan_path(ctx, name)
+    _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN)
+    path.chmod(0o600)
+    review = PlanReview.from_show_json(runner.show_plan(path))
+    metadata.summary = review.counts
+    metadata.run_dir = str(ctx.run_dir)
+    target = metadata_path(ctx, name)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(json.dumps(asdict(metadata), indent=2))
+    os.replace(partial, target)
+    return metadata, review
+
+
+def load(ctx: StageContext, name: str = PLAN) -> PlanMetadata:
+    """The saved plan's description, once the plan is checked to be this run's, for this environment,
+    stack and target, unchanged since it was saved, and made from the stack as it is now."""
+    meta_path = metadata_path(ctx, name)
+    path = plan_path(ctx, name)
+    if not meta_path.exists():
+        raise RunbookError(
+            "find the saved plan",
+            f"no saved plan in {ctx.run_dir}",
+            "run stage 03 (plan) with the same run_dir first; apply only applies a plan this run saved",
+        )
+    metadata = PlanMetadata(**json.loads(meta_path.read_text()))
+    if metadata.run_dir and metadata.run_dir != str(ctx.run_dir):
+        raise RunbookError(
+            "check the saved plan", f"it was made by another run ({metadata.run_dir}), not this one", PLAN_AGAIN
+        )
+    if not path.exists():
+        raise RunbookError(
+            "find the saved plan",
+            f"{meta_path.name} describes a plan that is no longer in the plan store (a plan is deleted once "
+            "applied, or when a new plan replaces it)",
+            PLAN_AGAIN,
+        )
+    problems = []
+    if file_sha256(path) != metadata.sha256:
+        problems.append("the plan file changed after it was saved (hash mismatch)")
+    for field_name, expected in (("environment", ctx.environment), ("stack", ctx.stack), ("target", ctx.target.name)):
+        if getattr(metadata, field_name) != expected:
+            problems.append(f"it was made for {field_name} {getattr(metadata, field_name)!r}, not {expected!r}")
+    var_file = ctx.settings.tfvars if ctx.settings.tfvars.exists() else None
+    if stack_digest(ctx.stack_dir, var_file) != metadata.stack_digest:
+        problems.append("the stack or the environment's aws.tfvars changed since the plan was made")
+    if problems:
+        raise RunbookError("check the saved plan", "; ".join(problems), PLAN_AGAIN)
+    return metadata
+
+
+def review(ctx: StageContext, name: str = PLAN) -> PlanReview:
+    """The review of a saved plan that ``load`` accepted."""
+    return PlanReview.from_show_json(TerraformRunner(ctx).show_plan(plan_path(ctx, name)))
+
+
+def discard(ctx: StageContext, name: str) -> None:
+    """Delete a saved plan: it holds secrets, and once applied (or replaced) it can never be applied again."""
+    plan_path(ctx, name).unlink(missing_ok=True)

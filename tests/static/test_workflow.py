@@ -1,0 +1,136 @@
+"""The CI workflow runs the runbook as users run it: every environment is planned, and every command it calls
+exists (the aipx-runbook subcommand and options, the stage names, the notebook parameters)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aipx_runbook import cli, config, runbook, versions
+
+pytestmark = pytest.mark.static
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "runbook.yml"
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
+VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    document = yaml.safe_load(WORKFLOW.read_text())
+    document["on"] = document.pop(True)  # YAML 1.1 reads the key `on` as a boolean
+    return document
+
+
+def _environment_directories() -> list[str]:
+    return sorted(p.name for p in (PROJECT_ROOT / "environments").iterdir() if p.is_dir())
+
+
+def _resolve(text: str, context: dict[str, str]) -> str:
+    """GitHub expressions, then shell variables, as the runner would expand them for one environment."""
+    text = EXPRESSION.sub(lambda m: context[m.group(1)], text)
+    return VARIABLE.sub(lambda m: context[m.group(1) or m.group(2)], text)
+
+
+def _contexts(workflow: dict, job_name: str) -> list[dict[str, str]]:
+    """One expansion context per environment the job can run for."""
+    job = workflow["jobs"][job_name]
+    if "matrix" in job.get("strategy", {}):
+        environments = job["strategy"]["matrix"]["environment"]
+    else:
+        environments = workflow["on"]["workflow_dispatch"]["inputs"]["environment"]["options"]
+    contexts = []
+    for environment in environments:
+        context = {
+            "matrix.environment": environment,
+            "inputs.environment": environment,
+            "inputs.confirm": environment,
+            "runner.temp": "/tmp/runner",
+            "vars.AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/aipx",
+            **{f"env.{k}": str(v) for k, v in workflow["env"].items()},
+        }
+        context.update({name: _resolve(str(value), context) for name, value in job.get("env", {}).items()})
+        contexts.append(context)
+    return contexts
+
+
+def _runbook_commands(workflow: dict, job_name: str) -> list[tuple[list[str], dict[str, str]]]:
+    commands = []
+    for context in _contexts(workflow, job_name):
+        for step in workflow["jobs"][job_name]["steps"]:
+            if "aipx-runbook" in step.get("run", ""):
+                argv = shlex.split(_resolve(step["run"], context))
+                commands.append((argv[argv.index("aipx-runbook") + 1 :], context))
+    return commands
+
+
+def test_pull_requests_plan_every_environment_directory(workflow) -> None:
+    plan = workflow["jobs"]["plan"]
+    assert plan["if"] == "github.event_name == 'pull_request'" and "pull_request" in workflow["on"]
+    assert sorted(plan["strategy"]["matrix"]["environment"]) == _environment_directories()
+    assert _environment_directories() == config.known_environments()
+
+
+def test_apply_runs_only_on_manual_dispatch_for_one_chosen_environment(workflow) -> None:
+    apply = workflow["jobs"]["apply"]
+    assert apply["if"] == "github.event_name == 'workflow_dispatch'" and "strategy" not in apply
+    choice = workflow["on"]["workflow_dispatch"]["inputs"]["environment"]
+    assert choice["type"] == "choice" and sorted(choice["options"]) == _environment_directories()
+    assert apply["environment"] == "${{ inputs.environment }}"
+    for argv, _ in _runbook_commands(workflow, "apply"):
+        assert "auto_approve=True" in argv
+    for argv, _ in _runbook_commands(workflow, "plan"):
+        assert not any(a.startswith(("auto_approve", "confirm")) for a in argv), "a pull request never applies"
+
+
+@pytest.mark.parametrize("job_name", ["plan", "apply"])
+def test_every_runbook_command_exists_with_its_options_stages_and_parameters(workflow, job_name) -> None:
+    commands = _runbook_commands(workflow, job_name)
+    assert commands, f"the {job_name} job calls aipx-runbook"
+    for argv, context in commands:
+        args = cli.build_parser().parse_args(argv)
+        assert args.command == "run" and args.target == "aws" and args.stack == "aipx"
+        assert args.env == context.get("matrix.environment", context["inputs.environment"])
+        config.validate_environment(args.env)
+        config.resolve_stack(args.stack)
+        stages = runbook.select_stages(args.stages.split(","))
+        assert [s.number for s in stages][:4] == ["00", "01", "02", "03"]
+        runbook.validate_parameters(stages, dict(args.parameter or []))
+
+
+def test_production_apply_carries_the_confirm_the_apply_stage_requires(workflow) -> None:
+    for argv, context in _runbook_commands(workflow, "apply"):
+        parameters = dict(cli.build_parser().parse_args(argv).parameter or [])
+        assert parameters["confirm"] == context["inputs.environment"]
+
+
+def test_credentials_come_from_oidc_and_the_toolchain_matches_the_stack(workflow) -> None:
+    assert workflow["permissions"]["id-token"] == "write"
+    required = versions.required_version(PROJECT_ROOT / "terraform" / "aws")
+    for job in workflow["jobs"].values():
+        steps = {step.get("uses", "").split("@")[0]: step for step in job["steps"]}
+        credentials = steps["aws-actions/configure-aws-credentials"]["with"]
+        assert "role-to-assume" in credentials and not {"aws-access-key-id", "aws-secret-access-key"} & set(credentials)
+        terraform = steps["hashicorp/setup-terraform"]["with"]
+        assert terraform["terraform_wrapper"] is False
+        version = versions.parse_version(_resolve(terraform["terraform_version"], _contexts(workflow, "plan")[0]))
+        assert versions.satisfies(version, required)
+        assert "actions/setup-python" in steps
+        assert any(step.get("run", "").strip() == "pip install -e ." for step in job["steps"])
+        assert all(re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]) for step in job["steps"] if "uses" in step)
+
+
+@pytest.mark.parametrize("job_name", ["plan", "apply"])
+def test_the_uploaded_artifact_is_the_run_directory(workflow, job_name) -> None:
+    """runbook.run writes runs/<env>/<stamp>/ under AIPX_WORKSPACE; the artifact is that folder's parent."""
+    job = workflow["jobs"][job_name]
+    upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["if"] == "always()", "a failed run's notebooks are what people need to read"
+    for context in _contexts(workflow, job_name):
+        path = Path(_resolve(upload["with"]["path"], context))
+        environment = context.get("matrix.environment", context["inputs.environment"])
+        assert path == Path(context["AIPX_WORKSPACE"]) / "runs" / environment
