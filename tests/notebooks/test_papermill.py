@@ -69,47 +69,35 @@ def test_cli_stops_at_the_first_failing_stage_with_exit_1(fresh_workspace, capsy
     assert not (run_dir / "05_verify_outputs.ipynb").exists()
 
 
+def _papermill(notebook: str, output: Path, environment: str) -> subprocess.CompletedProcess[str]:
+    """Plain papermill, one process per stage, exactly as a CI job would call it."""
+    return subprocess.run(
+        [
+            str(BIN / "papermill"),
+            f"notebooks/{notebook}.ipynb",
+            str(output),
+            "-p",
+            "environment",
+            environment,
+            "--no-progress-bar",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_plain_papermill_stage_by_stage_reuses_the_emulator(fresh_workspace, tmp_path) -> None:
-    """As a CI job calls it: one papermill process per stage, state carried by the emulator."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for notebook in ("01_backend_setup", "02_init", "03_plan"):
-        completed = subprocess.run(
-            [
-                str(BIN / "papermill"),
-                f"notebooks/{notebook}.ipynb",
-                str(tmp_path / f"{notebook}.out.ipynb"),
-                "-p",
-                "environment",
-                "staging",
-                "--no-progress-bar",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        completed = _papermill(notebook, tmp_path / f"{notebook}.out.ipynb", "staging")
         assert completed.returncode == 0, completed.stderr[-2000:]
     first_endpoint = emulator.status().endpoint
     assert first_endpoint, "stage 01 started the emulator and left it running for the next stages"
     plan_meta = json.loads((fresh_workspace / "runs" / "staging" / "current" / "tfplan.meta.json").read_text())
     assert plan_meta["environment"] == "staging" and plan_meta["has_changes"] is True
-    completed = subprocess.run(
-        [
-            str(BIN / "papermill"),
-            "notebooks/04_apply.ipynb",
-            str(tmp_path / "04.out.ipynb"),
-            "-p",
-            "environment",
-            "staging",
-            "--no-progress-bar",
-        ],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    completed = _papermill("04_apply", tmp_path / "04.out.ipynb", "staging")
     assert completed.returncode != 0, "apply without auto_approve must fail headless"
     assert "auto_approve" in completed.stderr
     assert emulator.status().endpoint == first_endpoint
