@@ -8,6 +8,7 @@ answers as (``local_account_id``), so training runs exercise the same comparison
 from __future__ import annotations
 
 import platform
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .errors import PrerequisiteError
 from .results import Report, Table
 
 PROJECT_DISTRIBUTION = "aipx-runbook"
+ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b")
 # How to install, per operating system, as the stack's README lists it.
 TERRAFORM_FIX = {
     "Darwin": "macOS: `brew tap hashicorp/tap && brew install hashicorp/tap/terraform`",
@@ -196,6 +198,8 @@ def check_credentials(ctx: StageContext) -> tuple[Check, dict[str, str]]:
             _renew_fix(ctx, credentials.method),
         ), {}
     facts = {key: identity[key] for key in ("Account", "Arn", "UserId")}
+    # Some identities' UserId is their access key ID: shown shortened, as the AWS console does.
+    facts["UserId"] = ACCESS_KEY_ID.sub(r"\1…\2", facts["UserId"])
     found = f"{facts['Arn']} (account {facts['Account']}, user id {facts['UserId']}) via {source}"
     return Check(name, found, required, True), facts
 

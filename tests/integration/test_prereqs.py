@@ -96,6 +96,9 @@ def test_prerequisites_on_local_pass_with_one_row_per_check(moto_server, tmp_pat
     assert rows["AWS credentials (STS GetCallerIdentity)"][3] == "ok"
     assert f"account {LOCAL_ACCOUNT_ID}" in rows["AWS credentials (STS GetCallerIdentity)"][1]
     assert "user id" in rows["AWS credentials (STS GetCallerIdentity)"][1]
+    # moto's user id is its access key ID; it is shown shortened, never whole
+    assert "user id AKIA…MPLE" in rows["AWS credentials (STS GetCallerIdentity)"][1]
+    assert "AKIAIOSFODNN7EXAMPLE" not in str(report) + report._repr_html_() + str(report.facts)
     assert rows["AWS account guard"][1:4] == [LOCAL_ACCOUNT_ID, LOCAL_ACCOUNT_ID, "ok"]
     assert rows["Region"][1:4] == [
         "ap-northeast-2 (aws; the emulator has no opt-in regions)",
