@@ -14,7 +14,7 @@ from .errors import ApprovalRequired, RunbookError, TerraformError
 from .interactive import is_interactive
 from .results import Report, Table
 from .review import MASK
-from .terraform import TerraformRunner
+from .terraform import CommandResult, TerraformRunner
 
 start = open_stage
 
@@ -109,13 +109,7 @@ def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> R
         type_to_confirm=ctx.environment if production else "",
     )
     approved_by = approval.approve(request, auto_approve and (not production or confirm == "production"), fix)
-    runner = TerraformRunner(ctx)
-    try:
-        result = runner.apply(plans.plan_path(ctx, plans.PLAN))
-    except TerraformError as error:
-        raise _explain_failure(ctx, runner, error) from None
-    finally:
-        plans.discard(ctx, plans.PLAN)
+    result = _apply_saved_plan(ctx, plans.PLAN)
     return ctx.record(
         Report(
             "terraform apply",
@@ -124,6 +118,17 @@ def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> R
             facts={"applied": True, "approved_by": approved_by, **metadata.summary},
         )
     )
+
+
+def _apply_saved_plan(ctx: StageContext, name: str) -> CommandResult:
+    """Apply a saved plan once: on failure, explain what is left; either way, the plan is discarded."""
+    runner = TerraformRunner(ctx)
+    try:
+        return runner.apply(plans.plan_path(ctx, name))
+    except TerraformError as error:
+        raise _explain_failure(ctx, runner, error) from None
+    finally:
+        plans.discard(ctx, name)
 
 
 def _explain_failure(ctx: StageContext, runner: TerraformRunner, error: TerraformError) -> TerraformError:
@@ -273,13 +278,7 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
         "destroy every resource in the state", ctx.environment, "Destroy", metadata.summary, ctx.environment
     )
     approved_by = approval.approve(request, True, "")
-    runner = TerraformRunner(ctx)
-    try:
-        result = runner.apply(plans.plan_path(ctx, plans.DESTROY_PLAN))
-    except TerraformError as error:
-        raise _explain_failure(ctx, runner, error) from None
-    finally:
-        plans.discard(ctx, plans.DESTROY_PLAN)
+    result = _apply_saved_plan(ctx, plans.DESTROY_PLAN)
     report = review.report("terraform destroy")
     report.summary = f"destroyed in {result.seconds:.1f} s (approved by {approved_by}): " + report.summary
     report.facts.update(destroyed=True, approved_by=approved_by)

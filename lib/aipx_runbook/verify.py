@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import config, state
+from .backend import PUBLIC_ACCESS_BLOCK
 from .config import EnvironmentSettings
 from .context import StageContext
 from .errors import RunbookError
@@ -45,7 +46,6 @@ CONTRACT_OUTPUTS = (
 )
 EXPECTED_ECS_SERVICES = ("data-ingestion", "oms")
 EMULATOR = "the local emulator (moto)"
-PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 NOT_IMPLEMENTED_STATUS = (500, 501)
 
 
@@ -335,11 +335,11 @@ class Verifier:
             problems.append("versioning not enabled")
         try:
             block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
-            open_flags = [flag for flag in PUBLIC_ACCESS_FLAGS if not block.get(flag)]
+            open_flags = [flag for flag in PUBLIC_ACCESS_BLOCK if not block.get(flag)]
         except ClientError as error:
             if _code(error) != "NoSuchPublicAccessBlockConfiguration":
                 raise
-            open_flags = list(PUBLIC_ACCESS_FLAGS)
+            open_flags = list(PUBLIC_ACCESS_BLOCK)
         if open_flags:
             problems.append("public access not blocked: " + ", ".join(open_flags))
         if problems:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import stages, verify
+from aipx_runbook.backend import PUBLIC_ACCESS_BLOCK
 from aipx_runbook.config import read_tfvars
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
@@ -79,7 +80,7 @@ def build_stack(ctx, availability_zones: int, multi_az: bool, desired: dict[str,
     )
     s3.put_public_access_block(
         Bucket=lake,
-        PublicAccessBlockConfiguration={flag: True for flag in verify.PUBLIC_ACCESS_FLAGS},
+        PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCK,
     )
     ecs = client("ecs")
     ecs.create_cluster(clusterName=name)
