@@ -27,6 +27,7 @@ from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
 HEALTH_PATH = "/moto-api/"
+SERVER_MODULE = "aipx_runbook.emulator_server"
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def status() -> EmulatorStatus:
 def _is_emulator(pid: int) -> bool:
     """The recorded pid still belongs to a moto server (not to a process that reused the number)."""
     try:
-        return b"moto.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return SERVER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return _alive(pid)
 
@@ -153,7 +154,7 @@ def start() -> EmulatorStatus:
         log_file = config.state_dir() / "emulator.log"
         with open(log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                [sys.executable, "-m", SERVER_MODULE, "--host", "127.0.0.1", "--port", str(port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
