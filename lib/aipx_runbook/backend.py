@@ -102,6 +102,21 @@ def _settle(read: Callable[[], list[Setting]], created_at: datetime | None) -> l
     return settings
 
 
+def _apply_until_compliant(resource: StateBucket | LockTable) -> list[Setting]:
+    """Apply the missing settings of a resource just created, and verify them; apply again while a
+    concurrent bootstrap (or a read that lags the write) still shows one missing, for SETTLE_SECONDS."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    settings = resource.settings()
+    while True:
+        missing = {s.name for s in settings if s.fixable and not s.compliant}
+        if not missing or time.monotonic() > deadline:
+            return settings
+        resource.apply(missing)
+        settings = resource.settings()
+        if any(s.fixable and not s.compliant for s in settings):
+            time.sleep(0.5)
+
+
 class StateBucket:
     def __init__(self, ctx: StageContext, account: str, log: WriteLog) -> None:
         self.ctx = ctx
@@ -433,8 +448,7 @@ def _bootstrap(resource: StateBucket | LockTable, fix_drift: bool) -> tuple[list
     if not resource.exists():
         outcome = "created" if resource.create() else "completed"
         resource.wait_ready()
-        resource.apply({s.name for s in resource.settings() if s.fixable and not s.compliant})
-        settings = resource.settings()
+        settings = _apply_until_compliant(resource)
         for setting in (s for s in settings if not s.skipped):
             setting.action = "set at creation" if outcome == "created" else "set (created concurrently)"
         return settings, outcome
