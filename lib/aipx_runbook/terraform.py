@@ -7,14 +7,18 @@ stream its output line by line into a notebook cell.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,12 @@ from .context import StageContext
 from .errors import PrerequisiteError, TerraformError
 
 DEFAULT_LOCK_TIMEOUT = "20s"
+LOCK_INFO = re.compile(
+    r"Error acquiring the state lock.*?Lock Info:\s+ID:\s+(?P<id>\S+).*?Operation:\s+(?P<operation>\S+)"
+    r"\s+Who:\s+(?P<who>\S+).*?Created:\s+(?P<created>[^\n]+)",
+    re.DOTALL,
+)
+LOCKING_OPERATIONS = {"plan": "OperationTypePlan", "apply": "OperationTypeApply"}
 INSTALL_HELP = (
     "install Terraform: macOS `brew tap hashicorp/tap && brew install hashicorp/tap/terraform`; "
     "Debian/Ubuntu from HashiCorp's apt repository (apt.releases.hashicorp.com); "
@@ -201,6 +211,20 @@ class TerraformRunner:
 
     def run(self, command: str, *args: str, stream: bool = False, check: bool = True, **options: Any) -> CommandResult:
         """Run one Terraform command; raise TerraformError with a hint when it fails and check is set."""
+        started_at = datetime.now(UTC)
+        result = self._run_once(command, *args, stream=stream, **options)
+        own_lock = orphaned_own_lock(result, started_at)
+        if own_lock:
+            self.force_unlock(own_lock)
+            print(
+                f"released lock {own_lock}: this {command} took it, then a retried lock write found it held", flush=True
+            )
+            result = self._run_once(command, *args, stream=stream, **options)
+        if check and result.returncode not in (0, 2 if options.get("detailed_exitcode") else 0):
+            raise self.error(result)
+        return result
+
+    def _run_once(self, command: str, *args: str, stream: bool = False, **options: Any) -> CommandResult:
         argv = self.builder.generate_cmd_string(command, *args, **options)
         started = time.monotonic()
         if stream:
@@ -210,10 +234,7 @@ class TerraformRunner:
                 argv, cwd=self.ctx.stack_dir, env=self.environment(), capture_output=True, text=True
             )
             returncode, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
-        result = CommandResult(command, returncode, stdout, stderr, time.monotonic() - started)
-        if check and returncode not in (0, 2 if options.get("detailed_exitcode") else 0):
-            raise self.error(result)
-        return result
+        return CommandResult(command, returncode, stdout, stderr, time.monotonic() - started)
 
     def error(self, result: CommandResult) -> TerraformError:
         text = result.stderr or result.stdout
@@ -314,6 +335,42 @@ class TerraformRunner:
 
     def force_unlock(self, lock_id: str) -> CommandResult:
         return self.run("force-unlock", lock_id, force=IsFlagged, no_color=IsFlagged)
+
+
+def orphaned_own_lock(result: CommandResult, started_at: datetime, data_dir: Path) -> str:
+    """The ID of a lock the failed command took itself, or ''.
+
+    The AWS SDK inside Terraform retries a lock write whose answer it lost; the retry then finds the lock the
+    first attempt took, and Terraform waits on its own lock until -lock-timeout and exits, leaving it held.
+    Such a lock names this user and host and this command's operation, was created while the command ran,
+    and no Terraform process working in the same TF_DATA_DIR (same environment, stack, target) is running.
+    """
+    if result.returncode == 0 or result.command not in LOCKING_OPERATIONS:
+        return ""
+    match = LOCK_INFO.search(result.stderr)
+    if match is None:
+        return ""
+    created = hints.parse_time(match["created"])
+    ours = (
+        match["who"] == f"{getpass.getuser()}@{socket.gethostname()}"
+        and match["operation"] == LOCKING_OPERATIONS[result.command]
+        and created is not None
+        and created >= started_at - timedelta(seconds=1)
+    )
+    return match["id"] if ours and not _terraform_running_in(data_dir) else ""
+
+
+def _terraform_running_in(data_dir: Path) -> bool:
+    marker = f"TF_DATA_DIR={data_dir}".encode()
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "terraform" and marker in (comm.parent / "environ").read_bytes().split(
+                b"\0"
+            ):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _errors_only(text: str) -> str:
