@@ -213,7 +213,7 @@ class TerraformRunner:
         """Run one Terraform command; raise TerraformError with a hint when it fails and check is set."""
         started_at = datetime.now(UTC)
         result = self._run_once(command, *args, stream=stream, **options)
-        own_lock = orphaned_own_lock(result, started_at)
+        own_lock = orphaned_own_lock(result, started_at, self.ctx.terraform_data_dir)
         if own_lock:
             self.force_unlock(own_lock)
             print(
