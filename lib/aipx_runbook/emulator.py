@@ -27,7 +27,6 @@ from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
 HEALTH_PATH = "/moto-api/"
-SERVER_MODULE = "aipx_runbook.emulator_server"
 
 
 @dataclass(frozen=True)
@@ -123,7 +122,7 @@ def status() -> EmulatorStatus:
 def _is_emulator(pid: int) -> bool:
     """The recorded pid still belongs to a moto server (not to a process that reused the number)."""
     try:
-        return SERVER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"moto.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return _alive(pid)
 
@@ -154,7 +153,7 @@ def start() -> EmulatorStatus:
         log_file = config.state_dir() / "emulator.log"
         with open(log_file, "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", SERVER_MODULE, "--host", "127.0.0.1", "--port", str(port)],
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -45,10 +45,3 @@ def test_an_emulator_holding_rds_instances_is_still_running(isolated) -> None:
     )
     assert emulator.status().running
     assert emulator.start().endpoint == started.endpoint
-
-
-def test_the_emulator_closes_each_connection_after_its_response(isolated) -> None:
-    """No keep-alive: a retried lock write would otherwise find the lock its first attempt took."""
-    started = emulator.start()
-    with urllib.request.urlopen(started.endpoint + "/moto-api/") as response:
-        assert response.headers["Connection"] == "close"
