@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
+from . import timings
+
+if TYPE_CHECKING:  # boto3 is imported on first use: stages that make no AWS call never pay for it
+    import boto3
 
 LOCAL_ACCESS_KEY = "testing"
 LOCAL_SECRET_KEY = "testing"
 LOCAL_ACCOUNT_ID = "123456789012"
-RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}}
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class AwsTarget:
         return self.name == "local"
 
     def session(self) -> boto3.Session:
+        import boto3
+
         if self.is_local:
             return boto3.Session(
                 aws_access_key_id=LOCAL_ACCESS_KEY,
@@ -40,10 +44,12 @@ class AwsTarget:
         return boto3.Session(profile_name=self.profile or None, region_name=self.region)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        options: dict[str, Any] = {"config": RETRIES, "region_name": region or self.region}
+        from botocore.config import Config
+
+        options: dict[str, Any] = {"config": Config(**RETRIES), "region_name": region or self.region}
         if self.is_local:
             options["endpoint_url"] = self.endpoint_url
-        return self.session().client(service, **options)
+        return timings.watch_client(self.session().client(service, **options))
 
     def terraform_env(self) -> dict[str, str]:
         """The environment for a Terraform process working on this target."""

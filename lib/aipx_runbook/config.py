@@ -10,6 +10,7 @@ from typing import Any
 
 import hcl2
 
+from . import filecache
 from .aws import LOCAL_ACCOUNT_ID
 from .errors import UsageError
 
@@ -122,7 +123,12 @@ class EnvironmentSettings:
 
 def load_environment(name: str) -> EnvironmentSettings:
     validate_environment(name)
-    path = project_root() / "environments" / name / SETTINGS_FILE
+    return _settings_from(project_root() / "environments" / name / SETTINGS_FILE)
+
+
+@filecache.by_content
+def _settings_from(path: Path) -> EnvironmentSettings:
+    name = path.parent.name
     try:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
@@ -149,6 +155,7 @@ def load_environment(name: str) -> EnvironmentSettings:
     return settings
 
 
+@filecache.by_content
 def read_tfvars(path: Path) -> dict[str, Any]:
     """A .tfvars file as plain Python values (python-hcl2 keeps string quotes; they are removed)."""
     with path.open() as handle:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, emulator
+from . import config, emulator, timings
 from .aws import AwsTarget
 from .config import EnvironmentSettings
 from .errors import UsageError
@@ -104,4 +104,5 @@ def open_stage(
     aws_target = AwsTarget(target, region or settings.region, endpoint, profile or os.environ.get("AWS_PROFILE", ""))
     directory = Path(run_dir).resolve() if run_dir else default_run_dir(environment)
     directory.mkdir(parents=True, exist_ok=True)
+    timings.record_to(directory / "stages" / f"{stage}.timings.json")
     return StageContext(stage, settings, aws_target, stack_label, stack_dir, directory)

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config, plans, prices
+from . import config, filecache, plans, prices
 from .context import StageContext
 from .errors import RunbookError
 from .prices import Price, PriceTable
 from .results import Report, Table
-from .terraform import TerraformRunner
+from .timings import measure
 
 COMPONENTS = ("network", "streaming", "cache", "database", "storage", "compute", "functions", "api", "logs")
 ASSUMPTIONS_FILE = "cost-assumptions.toml"
@@ -100,6 +100,7 @@ ASSUMPTION_KEYS = {
 CHOICES = {"api_kind": ("http", "rest"), "function_architecture": ("arm64", "x86_64")}
 
 
+@filecache.by_content
 def load_assumptions(path: Path) -> Assumptions:
     if not path.is_file():
         raise RunbookError(
@@ -807,9 +808,9 @@ def report_for(environments: Iterable[str], chart: bool = True) -> Report:
 
 def saved_plan_report(ctx: StageContext) -> Report:
     """The cost of the plan stage 03 saved for this run, beside every environment's estimate."""
-    plans.load(ctx, plans.PLAN)
-    plan = TerraformRunner(ctx).show_plan(plans.plan_path(ctx, plans.PLAN))
-    return plan_report(ctx.environment, plan, config.known_environments())
+    plan = plans.shown(ctx, plans.load(ctx, plans.PLAN))
+    with measure("review"):
+        return plan_report(ctx.environment, plan, config.known_environments())
 
 
 def plan_report(environment: str, plan: dict[str, Any], others: Iterable[str] = ()) -> Report:
@@ -857,6 +858,11 @@ def plan_report(environment: str, plan: dict[str, Any], others: Iterable[str] = 
 
 def component_chart(estimates: list[Estimate]) -> str:
     """A stacked bar chart of on-demand cost per component per environment, as an inline PNG."""
+    with measure("rendering"):
+        return _component_chart(estimates)
+
+
+def _component_chart(estimates: list[Estimate]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")

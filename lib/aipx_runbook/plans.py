@@ -5,6 +5,10 @@ state with its sensitive outputs. The run directory is what CI publishes and wha
 itself lives in the workspace's private plan store (``<workspace>/.aipx/plans/``, owner-only), one folder per
 run directory. The run directory gets the plan's description, ``<name>.meta.json``: its SHA-256, environment,
 stack, target, Terraform version, the run it belongs to and its counts. A plan is deleted once applied.
+
+``terraform show -json`` of a plan is run once, when the plan is saved: its parsed JSON (which holds the
+plan's secrets too) is kept in this process's memory only, keyed by the plan file's SHA-256, for the cost
+estimate and the destroy review that follow in the same stage; it is never written anywhere.
 """
 
 from __future__ import annotations
@@ -14,16 +18,20 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from . import config
 from .context import StageContext
 from .errors import RunbookError
 from .review import PlanReview
 from .terraform import PlanMetadata, TerraformRunner, file_sha256, stack_digest
+from .timings import measure
 
 PLAN = "tfplan"
 DESTROY_PLAN = "destroy.tfplan"
 PLAN_AGAIN = "run stage 03 (plan) again in this run directory, review it, then apply"
+# `terraform show -json` of the plans this process saved or read: (plan file, its SHA-256) -> parsed JSON.
+_shown: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def store_dir(ctx: StageContext) -> Path:
@@ -49,7 +57,9 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     path = plan_path(ctx, name)
     _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN)
     path.chmod(0o600)
-    review = PlanReview.from_show_json(runner.show_plan(path))
+    plan = _show(runner, path, metadata.sha256)
+    with measure("review"):
+        review = PlanReview.from_show_json(plan)
     metadata.summary = review.counts
     metadata.run_dir = str(ctx.run_dir)
     target = metadata_path(ctx, name)
@@ -96,11 +106,34 @@ def load(ctx: StageContext, name: str = PLAN) -> PlanMetadata:
     return metadata
 
 
-def review(ctx: StageContext, name: str = PLAN) -> PlanReview:
+def shown(ctx: StageContext, metadata: PlanMetadata, name: str = PLAN) -> dict[str, Any]:
+    """``terraform show -json`` of a saved plan that ``load`` accepted: from memory when this process saved or
+    read it already (the SHA-256 ``load`` checked names its content), else shown once now."""
+    return _show(TerraformRunner(ctx), plan_path(ctx, name), metadata.sha256)
+
+
+def review(ctx: StageContext, name: str = PLAN, metadata: PlanMetadata | None = None) -> PlanReview:
     """The review of a saved plan that ``load`` accepted."""
-    return PlanReview.from_show_json(TerraformRunner(ctx).show_plan(plan_path(ctx, name)))
+    plan = shown(ctx, metadata or load(ctx, name), name)
+    with measure("review"):
+        return PlanReview.from_show_json(plan)
+
+
+def _show(runner: TerraformRunner, path: Path, sha256: str) -> dict[str, Any]:
+    key = (str(path), sha256)
+    if key not in _shown:
+        _forget(path)
+        _shown[key] = runner.show_plan(path)
+    return _shown[key]
+
+
+def _forget(path: Path) -> None:
+    for key in [key for key in _shown if key[0] == str(path)]:
+        del _shown[key]
 
 
 def discard(ctx: StageContext, name: str) -> None:
     """Delete a saved plan: it holds secrets, and once applied (or replaced) it can never be applied again."""
-    plan_path(ctx, name).unlink(missing_ok=True)
+    path = plan_path(ctx, name)
+    path.unlink(missing_ok=True)
+    _forget(path)

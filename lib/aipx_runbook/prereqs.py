@@ -13,9 +13,8 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 from packaging.requirements import Requirement
 
@@ -23,6 +22,9 @@ from . import hints, versions
 from .context import StageContext
 from .errors import PrerequisiteError
 from .results import Report, Table
+
+if TYPE_CHECKING:  # boto3 is imported where a session is made: other stages never pay for it
+    import boto3
 
 PROJECT_DISTRIBUTION = "aipx-runbook"
 ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import filecache
 from .aws import AwsTarget
 from .errors import RunbookError
 from .results import Report, Table
@@ -106,6 +107,11 @@ def load(region: str = "ap-northeast-2", path: Path | None = None) -> PriceTable
             "ship with the runbook; copy one and run `aipx-runbook prices refresh --target aws --region "
             f"{region}` to fill it",
         )
+    return _parse(path)
+
+
+@filecache.by_content
+def _parse(path: Path) -> PriceTable:
     raw = json.loads(path.read_text())
     problems = validate(raw)
     if problems:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .results import Report, Table
+from .timings import measure
 
 MASK = "•••••••• (sensitive)"
 ACTION_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4, "forget": 5}
@@ -223,6 +224,10 @@ class PlanReview:
         return text + f"; {counts['outputs_changed']} output(s) changing"
 
     def report(self, title: str) -> Report:
+        with measure("review"):
+            return self._report(title)
+
+    def _report(self, title: str) -> Report:
         tables = []
         if self.destructive:
             rows = [[c.address, c.action, ", ".join(c.replace_paths), c.reason] for c in self.destructive]
@@ -261,6 +266,11 @@ class PlanReview:
 
 def component_chart(review: PlanReview) -> str:
     """A horizontal stacked bar per component (creates, updates, replacements, deletions) as an inline SVG image."""
+    with measure("rendering"):
+        return _component_chart(review)
+
+
+def _component_chart(review: PlanReview) -> str:
     from matplotlib.figure import Figure
 
     table = review.per_component()

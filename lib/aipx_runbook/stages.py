@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
-from . import approval, backend, cost, plans, prereqs, state
+import aipx_runbook
+
+from . import approval, backend, cost, plans, prereqs, state, timings
 from . import verify as verification
 from .approval import ApprovalRequest
 from .config import read_tfvars
@@ -259,7 +262,7 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
         )
     if plans.metadata_path(ctx, plans.DESTROY_PLAN).exists():
         metadata = plans.load(ctx, plans.DESTROY_PLAN)
-        review = plans.review(ctx, plans.DESTROY_PLAN)
+        review = plans.review(ctx, plans.DESTROY_PLAN, metadata)
     else:
         metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
     protected = review.protected_addresses(ctx.settings.state_bucket, ctx.settings.lock_table)
@@ -284,3 +287,6 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
     report.facts.update(destroyed=True, approved_by=approved_by)
     report.notes.append(_backend_note(ctx))
     return ctx.record(report)
+
+
+timings.add("imports", time.perf_counter() - aipx_runbook.IMPORT_STARTED)

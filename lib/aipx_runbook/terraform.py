@@ -26,10 +26,11 @@ import hcl2
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
-from . import hints, versions
+from . import filecache, hints, versions
 from .config import read_tfvars
 from .context import StageContext
 from .errors import PrerequisiteError, TerraformError
+from .timings import measure
 
 DEFAULT_LOCK_TIMEOUT = "20s"
 LOCK_INFO = re.compile(
@@ -75,10 +76,14 @@ class PlanMetadata:
 def declared_variables(stack_dir: Path) -> set[str]:
     names: set[str] = set()
     for path in sorted(stack_dir.glob("*.tf")):
-        with path.open() as handle:
-            for block in hcl2.load(handle).get("variable", []):
-                names.update(name.strip('"') for name in block)
+        names |= _variables_in(path)
     return names
+
+
+@filecache.by_content
+def _variables_in(path: Path) -> frozenset[str]:
+    with path.open() as handle:
+        return frozenset(name.strip('"') for block in hcl2.load(handle).get("variable", []) for name in block)
 
 
 def file_sha256(path: Path) -> str:
@@ -227,13 +232,14 @@ class TerraformRunner:
     def _run_once(self, command: str, *args: str, stream: bool = False, **options: Any) -> CommandResult:
         argv = self.builder.generate_cmd_string(command, *args, **options)
         started = time.monotonic()
-        if stream:
-            returncode, stdout, stderr = self._stream(argv, started)
-        else:
-            completed = subprocess.run(
-                argv, cwd=self.ctx.stack_dir, env=self.environment(), capture_output=True, text=True
-            )
-            returncode, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
+        with measure("terraform"):
+            if stream:
+                returncode, stdout, stderr = self._stream(argv, started)
+            else:
+                completed = subprocess.run(
+                    argv, cwd=self.ctx.stack_dir, env=self.environment(), capture_output=True, text=True
+                )
+                returncode, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
         return CommandResult(command, returncode, stdout, stderr, time.monotonic() - started)
 
     def error(self, result: CommandResult) -> TerraformError:

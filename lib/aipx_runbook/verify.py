@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import config, state
+from . import config, state, timings
 from .backend import PUBLIC_ACCESS_BLOCK
 from .config import EnvironmentSettings
 from .context import StageContext
@@ -152,7 +152,7 @@ class Verifier:
         }
         if self.target.is_local:
             options["endpoint_url"] = self.target.endpoint_url
-        return self.target.session().client(service, **options)
+        return timings.watch_client(self.target.session().client(service, **options))
 
     def _unanswered(self, error: ClientError, operation: str) -> tuple[str, str] | None:
         """SKIP when the emulator does not implement an operation; None when the error is a real answer."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -341,7 +342,7 @@ def test_the_plan_a_run_saved_is_priced_and_a_missing_one_is_named(
         cost.saved_plan_report(ctx)
     assert raised.value.what == "find the saved plan"
     shown_files = []
-    monkeypatch.setattr(plans, "load", lambda ctx, name: None)
+    monkeypatch.setattr(plans, "load", lambda ctx, name: SimpleNamespace(sha256="a saved plan's hash"))
     monkeypatch.setattr(
         terraform.TerraformRunner, "show_plan", lambda self, path: shown_files.append(path) or same_stack_as_plan()
     )

@@ -1,0 +1,99 @@
+"""Where a stage's time goes: seconds per kind of work (terraform, aws, review, ...), measured where it happens.
+
+The library wraps its Terraform commands, AWS API calls, plan reviews and cost estimates in ``measure(kind)``;
+the totals of the process (one kernel per stage) are written beside the stage's record, as
+``<run_dir>/stages/<stage>.timings.json``, each time a measured piece of work ends, so the runner reads them
+into summary.json even when a later cell fails. Time is counted once, to the innermost kind: a Terraform
+command run while reviewing counts as terraform, and the review gets the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+KINDS = ("kernel start", "imports", "terraform", "aws", "review", "rendering")
+_totals: dict[str, float] = {}
+_sink: Path | None = None
+# Seconds already counted by measures nested in each open one.
+_nested: list[float] = []
+
+
+def reset() -> None:
+    _totals.clear()
+    del _nested[:]
+
+
+def add(kind: str, seconds: float) -> None:
+    _totals[kind] = _totals.get(kind, 0.0) + seconds
+    _flush()
+
+
+def totals() -> dict[str, float]:
+    return {kind: round(seconds, 3) for kind, seconds in _totals.items()}
+
+
+@contextmanager
+def measure(kind: str) -> Iterator[None]:
+    """Add the block's wall time to ``kind``, less what measures nested in it counted."""
+    _nested.append(0.0)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        _count(kind, time.perf_counter() - started, _nested.pop())
+
+
+def _count(kind: str, elapsed: float, nested: float = 0.0) -> None:
+    if _nested:
+        _nested[-1] += elapsed
+    add(kind, max(elapsed - nested, 0.0))
+
+
+def record_to(path: Path | None) -> None:
+    """Write the totals to ``path`` from now on (open_stage points it at the stage's record folder)."""
+    global _sink
+    _sink = path
+    _flush()
+
+
+def _flush() -> None:
+    if _sink is None:
+        return
+    partial = _sink.with_name(_sink.name + ".partial")
+    try:
+        _sink.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps({"pid": os.getpid(), "seconds": totals()}))
+        os.replace(partial, _sink)
+    except OSError:
+        pass  # timings are an aid: a read-only run directory must not fail the stage
+
+
+def read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def watch_client(client: Any) -> Any:
+    """Count a boto3 client's API calls (retries included) as ``aws`` time, through botocore's own events."""
+    events = client.meta.events
+
+    def before(context: dict[str, Any], **_: Any) -> None:
+        context["aipx_started"] = time.perf_counter()
+
+    def after(context: dict[str, Any], **_: Any) -> None:
+        started = context.pop("aipx_started", None)
+        if started is not None:
+            _count("aws", time.perf_counter() - started)
+
+    events.register("before-call", before)
+    events.register("after-call", after)
+    events.register("after-call-error", after)
+    return client

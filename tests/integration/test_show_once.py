@@ -1,0 +1,78 @@
+"""Each saved plan is shown (`terraform show -json`) once: the review, the cost estimate and the destroy that
+follow in the same stage reuse the parsed JSON, which stays in memory and never reaches the run directory.
+
+The count comes from a real wrapper around the Terraform binary, first on PATH, that logs every command line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from aipx_runbook import plans, stages
+from aipx_runbook.context import open_stage
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def counted_terraform(tmp_path: Path, terraform_bin: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `terraform` first on PATH that appends its arguments to a log, then runs the real binary."""
+    folder, log = tmp_path / "bin", tmp_path / "terraform-calls.log"
+    folder.mkdir()
+    wrapper = folder / "terraform"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{terraform_bin}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{folder}:{Path(terraform_bin).parent}:/usr/bin:/bin")
+    assert shutil.which("terraform") == str(wrapper)
+    return log
+
+
+def _shows(log: Path, plan_file: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if line.startswith("show") and str(plan_file) in line)
+
+
+def test_each_plan_is_shown_once_for_review_cost_and_destroy(
+    moto_server: str, reset_emulator: None, tmp_path: Path, counted_terraform: Path
+) -> None:
+    run_dir = tmp_path / "run"
+
+    def at(stage: str):
+        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(run_dir))
+
+    stages.backend_setup(at("backend"))
+    stages.init(at("init"))
+    ctx = at("plan")
+    plan = stages.plan(ctx)
+    cost = stages.cost_of_plan(ctx)
+    assert plan.facts["outputs_changed"] > 0 and "planned_monthly_usd" in cost.facts
+    assert _shows(counted_terraform, plans.plan_path(ctx, plans.PLAN)) == 1
+
+    stages.apply(at("apply"), auto_approve=True)
+    ctx = at("destroy")
+    stages.destroy_plan(ctx)
+    destroyed = stages.destroy(ctx, confirm="dev")
+    assert destroyed.facts["destroyed"] is True
+    assert _shows(counted_terraform, plans.plan_path(ctx, plans.DESTROY_PLAN)) == 1
+
+    # The plans' JSON holds their secrets: nothing of it is written beside the records.
+    written = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert written and not [p for p in written if '"resource_changes"' in p.read_text(errors="replace")]
+
+
+def test_a_plan_changed_after_it_was_shown_is_refused_not_served_from_memory(
+    moto_server: str, reset_emulator: None, tmp_path: Path, counted_terraform: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    ctx = open_stage("plan", "dev", target="local", stack="smoke", run_dir=str(run_dir))
+    stages.backend_setup(ctx)
+    stages.init(ctx)
+    stages.plan(ctx)
+    path = plans.plan_path(ctx, plans.PLAN)
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(Exception, match="hash mismatch"):
+        stages.cost_of_plan(ctx)
+    assert _shows(counted_terraform, path) == 1

@@ -1,0 +1,81 @@
+"""What keeps stages fast, checked for correctness (never for time): lazy imports, files parsed once while
+unchanged, and the per-stage timings the runner reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from aipx_runbook import config, filecache, timings
+from aipx_runbook.aws import AwsTarget
+
+HEAVY = ("matplotlib", "boto3", "nbconvert", "papermill", "pandas")
+
+
+def test_importing_the_stages_loads_no_heavy_module() -> None:
+    code = f"import sys, aipx_runbook.stages; print([m for m in {HEAVY!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_a_file_is_parsed_again_once_it_changes_and_callers_cannot_change_the_cache(tmp_path: Path) -> None:
+    calls = []
+
+    @filecache.by_content
+    def parse(path: Path) -> dict:
+        calls.append(path)
+        return {"text": path.read_text(), "items": [1]}
+
+    path = tmp_path / "a.txt"
+    path.write_text("one")
+    first = parse(path)
+    first["items"].append(2)
+    assert parse(path) == {"text": "one", "items": [1]} and len(calls) == 1
+    path.write_text("two")  # same size, same second: the content decides
+    assert parse(path)["text"] == "two" and len(calls) == 2
+    with pytest.raises(FileNotFoundError):
+        parse(tmp_path / "missing.txt")
+
+
+def test_tfvars_edits_are_seen(tmp_path: Path) -> None:
+    path = tmp_path / "aws.tfvars"
+    path.write_text('environment = "dev"\n')
+    assert config.read_tfvars(path) == {"environment": "dev"}
+    path.write_text('environment = "stg"\n')
+    assert config.read_tfvars(path) == {"environment": "stg"}
+
+
+def test_nested_measures_count_each_second_once_and_are_written_beside_the_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter([10.0, 12.0, 17.0, 18.0])  # review starts, terraform starts, terraform ends, review ends
+    monkeypatch.setattr(timings.time, "perf_counter", lambda: next(clock))
+    timings.reset()
+    sink = tmp_path / "stages" / "plan.timings.json"
+    timings.record_to(sink)
+    try:
+        with timings.measure("review"), timings.measure("terraform"):
+            pass
+        written = json.loads(sink.read_text())
+    finally:
+        timings.record_to(None)
+        timings.reset()
+    assert written == {"pid": os.getpid(), "seconds": {"terraform": 5.0, "review": 3.0}}
+
+
+def test_aws_calls_are_timed_through_botocore_events(emulator_target: AwsTarget) -> None:
+    timings.reset()
+    try:
+        emulator_target.client("sts").get_caller_identity()
+        after_one = timings.totals()["aws"]
+        with pytest.raises(ClientError, match="404"):
+            emulator_target.client("s3").head_bucket(Bucket="no-such-bucket-here")
+        assert 0 < after_one < timings.totals()["aws"]
+    finally:
+        timings.reset()
