@@ -100,7 +100,8 @@ def open_stage(
     stack_label, stack_dir = config.resolve_stack(stack or DEFAULT_STACK_FOR_TARGET[target])
     if profile and target == "local":
         raise UsageError("profile is only used with target aws", "drop the profile or pass target='aws'")
-    endpoint = emulator.endpoint() if target == "local" else ""
+    with timings.measure("emulator start"):
+        endpoint = emulator.endpoint() if target == "local" else ""
     aws_target = AwsTarget(target, region or settings.region, endpoint, profile or os.environ.get("AWS_PROFILE", ""))
     directory = Path(run_dir).resolve() if run_dir else default_run_dir(environment)
     directory.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from . import hints, versions
 from .context import StageContext
 from .errors import PrerequisiteError
 from .results import Report, Table
+from .timings import measure
 
 if TYPE_CHECKING:  # boto3 is imported where a session is made: other stages never pay for it
     import boto3
@@ -98,7 +99,8 @@ def check_aws_cli() -> Check:
     if binary is None:
         return Check(name, "not found", required, False, _for_every_os(AWS_CLI_FIX), blocking=False)
     try:
-        result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
+        with measure("aws"):
+            result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
         found = (result.stdout or result.stderr).strip().split(" ")[0] if result.returncode == 0 else ""
     except (OSError, subprocess.TimeoutExpired):
         found = ""

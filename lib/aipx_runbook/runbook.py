@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import papermill
-from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
 
-from . import config, emulator
+from . import config, emulator, kernels, timings
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
+from .render_queue import RenderQueue
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COMMON_PARAMETERS = ("environment", "target", "stack", "region", "run_dir")
@@ -84,6 +84,7 @@ class StageOutcome:
     summary: str = ""
     error: str = ""
     hint: str = ""
+    timings: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -143,6 +144,8 @@ def _read_record(run_dir: Path, stage: Stage) -> dict[str, Any]:
 
 
 def render_html(notebook: Path) -> Path:
+    from nbconvert import HTMLExporter  # seconds to import: the render queue's thread pays it, not the run
+
     body, _ = HTMLExporter().from_filename(str(notebook))
     target = notebook.with_suffix(".html")
     target.write_text(body)
@@ -170,15 +173,19 @@ def run(
     result = RunResult(environment, target, stack, run_dir, [])
     previous = os.environ.get("AIPX_HEADLESS")
     os.environ["AIPX_HEADLESS"] = "1"
+    pool = kernels.KernelPool(config.project_root() / "notebooks", len(stages))
+    renders = RenderQueue(render_html)
     try:
         for stage in stages:
-            outcome = _execute(stage, run_dir, environment, target, stack, per_stage[stage])
+            outcome = _execute(stage, run_dir, environment, target, stack, per_stage[stage], pool, renders)
             result.stages.append(outcome)
             if on_stage:
                 on_stage(outcome)
             if outcome.status != "passed":
                 break
     finally:
+        pool.close()
+        renders.wait()
         if previous is None:
             os.environ.pop("AIPX_HEADLESS", None)
         else:
@@ -191,13 +198,21 @@ def run(
 
 
 def _execute(
-    stage: Stage, run_dir: Path, environment: str, target: str, stack: str, extra: dict[str, Any]
+    stage: Stage,
+    run_dir: Path,
+    environment: str,
+    target: str,
+    stack: str,
+    extra: dict[str, Any],
+    pool: kernels.KernelPool | None = None,
+    renders: RenderQueue | None = None,
 ) -> StageOutcome:
     output = run_dir / stage.notebook
     common = {"environment": environment, "target": target, "stack": stack, "run_dir": str(run_dir)}
     declared = stage_parameters(stage)
     parameters = {**{name: value for name, value in common.items() if name in declared}, **extra}
     started = time.monotonic()
+    kernel = pool.take() if pool else None
     status, error, hint = "passed", "", ""
     try:
         papermill.execute_notebook(
@@ -208,17 +223,26 @@ def _execute(
             progress_bar=False,
             log_output=False,
             cwd=str(stage.path.parent),
-            # ipykernel warns on every start that its local TCP transport is unencrypted; keep errors only.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(kernels.KERNEL_ARGUMENTS),
+            km=kernel,
         )
     except PapermillExecutionError as failure:
         status = "failed"
         error, hint = _failure_text(failure)
     seconds = time.monotonic() - started
-    if output.exists():
+    if pool:
+        pool.release(kernel)
+    rendering = time.monotonic()
+    if output.exists() and not renders:
         render_html(output)
     record = _read_record(run_dir, stage)
-    return StageOutcome(
+    spent = timings.stage_breakdown(
+        run_dir / "stages" / f"{stage.name}.timings.json",
+        seconds,
+        kernel_start=pool.waited.get(id(kernel), 0.0) if pool else 0.0,
+        rendering=time.monotonic() - rendering,
+    )
+    outcome = StageOutcome(
         stage.number,
         stage.name,
         stage.notebook,
@@ -228,7 +252,11 @@ def _execute(
         record.get("summary", ""),
         error,
         hint,
+        spent,
     )
+    if output.exists() and renders:
+        renders.submit(output, lambda took: spent["seconds"].update({"html (background)": round(took, 3)}))
+    return outcome
 
 
 def write_summary(result: RunResult) -> Path:

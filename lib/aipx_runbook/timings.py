@@ -19,6 +19,8 @@ from typing import Any
 
 KINDS = ("kernel start", "imports", "terraform", "aws", "review", "rendering")
 _totals: dict[str, float] = {}
+# Work a kernel started ahead did before its stage began (kernels.preload): not part of the stage's time.
+_ahead: dict[str, float] = {}
 _sink: Path | None = None
 # Seconds already counted by measures nested in each open one.
 _nested: list[float] = []
@@ -26,7 +28,12 @@ _nested: list[float] = []
 
 def reset() -> None:
     _totals.clear()
+    _ahead.clear()
     del _nested[:]
+
+
+def ahead(kind: str, seconds: float) -> None:
+    _ahead[kind] = _ahead.get(kind, 0.0) + seconds
 
 
 def add(kind: str, seconds: float) -> None:
@@ -68,7 +75,10 @@ def _flush() -> None:
     partial = _sink.with_name(_sink.name + ".partial")
     try:
         _sink.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps({"pid": os.getpid(), "seconds": totals()}))
+        document: dict[str, Any] = {"pid": os.getpid(), "seconds": totals()}
+        if _ahead:
+            document["ahead"] = {kind: round(seconds, 3) for kind, seconds in _ahead.items()}
+        partial.write_text(json.dumps(document))
         os.replace(partial, _sink)
     except OSError:
         pass  # timings are an aid: a read-only run directory must not fail the stage
@@ -97,3 +107,20 @@ def watch_client(client: Any) -> Any:
     events.register("after-call", after)
     events.register("after-call-error", after)
     return client
+
+
+def stage_breakdown(record: Path, seconds: float, kernel_start: float, rendering: float) -> dict[str, Any]:
+    """Where one stage's time went, for summary.json: the runner's own measures (waiting for the kernel to
+    answer, rendering the executed notebook to HTML) with what the kernel recorded; ``other`` is the rest
+    (papermill and nbclient, cell round trips, the library's own Python)."""
+    recorded = read(record)
+    inside = {kind: float(value) for kind, value in recorded.get("seconds", {}).items()}
+    spent = {"kernel start": kernel_start, **inside}
+    spent["rendering"] = inside.get("rendering", 0.0) + rendering
+    spent["other"] = max(seconds + rendering - sum(spent.values()), 0.0)
+    breakdown: dict[str, Any] = {"seconds": {kind: round(value, 3) for kind, value in spent.items()}}
+    if "pid" in recorded:
+        breakdown["kernel_pid"] = recorded["pid"]
+    if recorded.get("ahead"):
+        breakdown["ahead"] = recorded["ahead"]
+    return breakdown

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import hcl2
 
+from .timings import measure
+
 Version = tuple[int, int, int]
 _CONSTRAINT = re.compile(r"^\s*(>=|<=|!=|~>|>|<|=)?\s*v?(\d+(?:\.\d+){0,2})\s*$")
 
@@ -76,6 +78,11 @@ def required_version(stack_dir: Path) -> str:
 
 
 def installed_version(binary: str) -> Version:
+    with measure("terraform"):
+        return _installed_version(binary)
+
+
+def _installed_version(binary: str) -> Version:
     result = subprocess.run([binary, "version", "-json"], capture_output=True, text=True, timeout=60)
     if result.returncode == 0 and result.stdout.strip().startswith("{"):
         return parse_version(json.loads(result.stdout)["terraform_version"])

@@ -1,0 +1,79 @@
+"""Kernels started ahead: each stage still runs in a fresh kernel process of its own, the executed notebooks
+are the same as with kernels started cold, and no kernel outlives the run, also when a stage fails."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from aipx_runbook import runbook
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("warm_kernels")]
+STAGES = ["prerequisites", "backend", "init", "plan"]
+
+
+def _kernels_of_this_process() -> list[int]:
+    """Live kernel processes started by this (test) process."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ours = fields.get("PPid", "").strip() == str(os.getpid()) and b"ipykernel_launcher" in cmdline
+        if ours and not fields.get("State", "").startswith("Z"):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _structure(notebook: Path) -> list[tuple[Any, ...]]:
+    """What a stage's executed notebook holds, without the values that differ from run to run."""
+    cells = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        injected = "injected-parameters" in cell.metadata.get("tags", [])
+        outputs = [
+            (output.output_type, tuple(sorted(output.get("data", {}))), output.get("name", ""))
+            for output in cell.get("outputs", [])
+        ]
+        source = "" if injected else cell.source
+        cells.append((cell.cell_type, source, cell.get("execution_count"), tuple(outputs)))
+    return cells
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, warm: bool, stages: list[str]) -> runbook.RunResult:
+    monkeypatch.setenv("AIPX_WARM_KERNELS", "1" if warm else "0")
+    return runbook.run("dev", "local", "smoke", stages, keep_emulator=True)
+
+
+def test_each_stage_runs_in_a_fresh_kernel_started_ahead_and_records_the_same_notebook(
+    moto_server: str, reset_emulator: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm = _run(monkeypatch, True, STAGES)
+    assert warm.ok, warm.failed
+    pids = [stage.timings["kernel_pid"] for stage in warm.stages]
+    assert len(set(pids)) == len(STAGES) and os.getpid() not in pids
+    # The library was imported as each kernel started, ahead of its stage.
+    assert all(stage.timings["ahead"]["imports"] > 0 for stage in warm.stages)
+    assert {"kernel start", "terraform", "other"} <= set(warm.stages[2].timings["seconds"])
+    assert all((warm.run_dir / Path(s.notebook).with_suffix(".html").name).exists() for s in warm.stages)
+    assert _kernels_of_this_process() == []
+
+    cold = _run(monkeypatch, False, STAGES)
+    assert cold.ok, cold.failed
+    for warm_stage, cold_stage in zip(warm.stages, cold.stages, strict=True):
+        assert _structure(warm.run_dir / warm_stage.notebook) == _structure(cold.run_dir / cold_stage.notebook)
+    assert _kernels_of_this_process() == []
+
+
+def test_a_failing_stage_ends_the_kernel_started_for_the_next_one(
+    moto_server: str, reset_emulator: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _run(monkeypatch, True, ["apply", "verify"])  # no saved plan: apply fails, verify never runs
+    assert [stage.status for stage in result.stages] == ["failed"]
+    assert "no saved plan" in result.stages[0].error
+    assert _kernels_of_this_process() == []
