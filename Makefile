@@ -34,7 +34,7 @@ demo: terraform
 test: terraform $(CHECKOV_VENV)/.installed $(VENV)/terraform-1.0/.installed
 	$(BIN)/ruff check lib tests bench
 	$(BIN)/ruff format --check lib tests bench
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: terraform
 	$(BIN)/python bench/full_run.py

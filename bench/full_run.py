@@ -1,16 +1,25 @@
-"""Benchmark: the full headless dev run (local emulator, smoke stack) against the same steps done directly.
+"""Benchmark: what the runbook adds to Terraform's own time, measured side by side in alternating rounds.
 
-The direct baseline is a plain script: it starts a moto server, makes the boto3 calls of the backend stage
-and runs the terraform commands of stages 02-06. The runbook adds papermill, a kernel per notebook,
-checks, reviews and reports. Prints the median of each and their ratio.
+(a) Stage 03 on the AIPX stack (terraform/aws, dev) through `aipx-runbook run --stages plan` against the same
+    `terraform plan -out` command line plus one `terraform show -json`, run directly on the same emulator, the
+    same TF_DATA_DIR and the same backend. Needs the hashicorp/aws provider from a filesystem mirror (or the
+    registry): where none is available this half says so and is skipped.
+(b) The full headless dev run on the smoke stack (`aipx-runbook run --env dev`, stages 00-06) against a plain
+    script that starts a moto server, makes the backend stage's boto3 calls and runs stages 02-06's commands.
 
-    make bench            # 5 runs each
-    python bench/full_run.py --runs 3
+Each round runs the two sides of a pair one after the other (the order alternating), so load on a shared
+machine hits both alike; the medians and their ratios are printed, then where the runbook's time goes per
+stage, from the timings the library records in summary.json (kernel start, imports, terraform, aws, review,
+rendering, emulator start, other), and the runner's own time outside the stages.
+
+    make bench                          # 5 rounds of each
+    python bench/full_run.py --rounds 3 --only smoke
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -20,11 +29,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT / "tests"))
 SMOKE = PROJECT_ROOT / "terraform" / "smoke"
 BUCKET, TABLE, KEY, REGION = (
     "aipx-terraform-state",
@@ -32,28 +44,27 @@ BUCKET, TABLE, KEY, REGION = (
     "aws/dev/terraform.tfstate",
     "ap-northeast-2",
 )
+CLI = str(Path(sys.executable).parent / "aipx-runbook")
 
 
-def runbook_once() -> float:
+def runbook_cli(env: dict[str, str], *arguments: str) -> tuple[float, dict[str, Any]]:
+    """One `aipx-runbook run` invocation, timed whole; its summary.json."""
+    started = time.perf_counter()
+    completed = subprocess.run([CLI, "run", *arguments], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"aipx-runbook run {' '.join(arguments)} failed:\n{completed.stdout}\n{completed.stderr}")
+    runs = sorted((Path(env["AIPX_WORKSPACE"]) / "runs" / "dev").glob("*/summary.json"), key=os.path.getmtime)
+    return seconds, json.loads(runs[-1].read_text())
+
+
+# ---- (b) the full dev run on the smoke stack --------------------------------------------------------------
+
+
+def smoke_runbook_once() -> tuple[float, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as workspace:
         env = {**os.environ, "AIPX_WORKSPACE": workspace, "AIPX_PROJECT_ROOT": str(PROJECT_ROOT)}
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "aipx-runbook"),
-                "run",
-                "--env",
-                "dev",
-                "-p",
-                "auto_approve=True",
-                "-p",
-                "confirm=dev",
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        return time.perf_counter() - started
+        return runbook_cli(env, "--env", "dev", "-p", "auto_approve=True", "-p", "confirm=dev")
 
 
 def _free_port() -> int:
@@ -62,7 +73,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def direct_once() -> float:
+def smoke_direct_once() -> float:
     with tempfile.TemporaryDirectory() as workspace:
         started = time.perf_counter()
         port = _free_port()
@@ -148,20 +159,168 @@ def direct_once() -> float:
         return time.perf_counter() - started
 
 
+# ---- (a) stage 03 on the AIPX stack -----------------------------------------------------------------------
+
+
+class AipxPlan:
+    """A copy of the project (init writes the stack's lock file), a workspace, the emulator, backend and init
+    done once; then stage 03 through the runbook, or its plan and show commands run directly."""
+
+    def __init__(self, root: Path, provider_env: dict[str, str]) -> None:
+        for folder in ("environments", "notebooks", "terraform/aws"):
+            shutil.copytree(
+                PROJECT_ROOT / folder,
+                root / "project" / folder,
+                ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan"),
+            )
+        self.env = {
+            **os.environ,
+            **provider_env,
+            "AIPX_WORKSPACE": str(root / "workspace"),
+            "AIPX_PROJECT_ROOT": str(root / "project"),
+        }
+        self.raw_plan = root / "raw.tfplan"
+        os.environ.update({k: self.env[k] for k in ("AIPX_WORKSPACE", "AIPX_PROJECT_ROOT", *provider_env)})
+        from python_terraform import IsFlagged
+
+        from aipx_runbook import emulator, stages
+        from aipx_runbook.context import open_stage
+        from aipx_runbook.terraform import TerraformRunner
+
+        emulator.start()
+        run_dir = str(root / "setup")
+        stages.backend_setup(open_stage("backend", "dev", "local", "aipx", run_dir=run_dir))
+        stages.init(open_stage("init", "dev", "local", "aipx", run_dir=run_dir))
+        runner = TerraformRunner(open_stage("plan", "dev", "local", "aipx", run_dir=run_dir))
+        # The runbook's own command line for the plan, so both sides plan exactly the same thing.
+        self.plan_argv = runner.builder.generate_cmd_string(
+            "plan",
+            input=False,
+            no_color=IsFlagged,
+            detailed_exitcode=IsFlagged,
+            lock_timeout=runner.lock_timeout,
+            **runner.variable_arguments(),
+            out=str(self.raw_plan),
+        )
+        self.terraform_env, self.cwd = runner.environment(), runner.ctx.stack_dir
+
+    def direct_once(self) -> float:
+        started = time.perf_counter()
+        plan = subprocess.run(self.plan_argv, cwd=self.cwd, env=self.terraform_env, capture_output=True, text=True)
+        if plan.returncode not in (0, 2):
+            raise SystemExit(f"terraform plan failed:\n{plan.stderr}")
+        show = subprocess.run(
+            ["terraform", "show", "-json", "-no-color", str(self.raw_plan)],
+            cwd=self.cwd,
+            env=self.terraform_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        json.loads(show.stdout)
+        return time.perf_counter() - started
+
+    def runbook_once(self) -> tuple[float, dict[str, Any]]:
+        return runbook_cli(self.env, "--env", "dev", "--stack", "aipx", "--stages", "plan")
+
+    def close(self) -> None:
+        from aipx_runbook import emulator
+
+        emulator.stop()
+
+
+# ---- rounds and the printout ------------------------------------------------------------------------------
+
+
+def alternate(
+    rounds: int, direct: Callable[[], float], runbook: Callable[[], tuple[float, dict[str, Any]]]
+) -> tuple[list[float], list[float], list[dict[str, Any]]]:
+    direct_times, runbook_times, summaries = [], [], []
+    for index in range(rounds):
+        pair = [("direct", direct), ("runbook", runbook)]
+        for name, side in pair if index % 2 == 0 else reversed(pair):
+            outcome = side()
+            if name == "direct":
+                direct_times.append(outcome)
+            else:
+                runbook_times.append(outcome[0])
+                summaries.append(outcome[1])
+        print(f"  round {index + 1}: direct {direct_times[-1]:6.2f} s, runbook {runbook_times[-1]:6.2f} s", flush=True)
+    return direct_times, runbook_times, summaries
+
+
+def _all(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def report(title: str, target: float, direct: list[float], runbook: list[float], summaries: list[dict]) -> float:
+    direct_median, runbook_median = statistics.median(direct), statistics.median(runbook)
+    ratio = runbook_median / direct_median
+    print(f"\n{title}")
+    print(f"  direct, median:   {direct_median:7.2f} s   (all: {_all(direct)})")
+    print(f"  runbook, median:  {runbook_median:7.2f} s   (all: {_all(runbook)})")
+    print(f"  ratio:            {ratio:7.2f}x   (target <= {target:.2f}x: {'met' if ratio <= target else 'NOT met'})")
+    print("  where the runbook's time goes, median seconds per stage (the kinds in parentheses happen outside")
+    print("  the stage's time: HTML rendered on the runner's worker thread, imports done as the kernel started ahead):")
+    kinds: list[str] = []
+    per_stage: dict[str, dict[str, list[float]]] = {}
+    outside = []
+    for summary, total in zip(summaries, runbook, strict=True):
+        for stage in summary["stages"]:
+            recorded = stage.get("timings", {})
+            spent = dict(recorded.get("seconds", {}))
+            spent.update({f"({kind} ahead)": value for kind, value in recorded.get("ahead", {}).items()})
+            row = per_stage.setdefault(f"{stage['number']} {stage['name']}", {})
+            row.setdefault("stage", []).append(stage["seconds"])
+            for kind, seconds in spent.items():
+                kind = "(html)" if kind == "html (background)" else kind
+                if kind not in kinds:
+                    kinds.append(kind)
+                row.setdefault(kind, []).append(seconds)
+        outside.append(total - sum(stage["seconds"] for stage in summary["stages"]))
+    kinds.sort(key=lambda kind: kind.startswith("("))
+    columns = ["stage", *kinds]
+    print("    " + f"{'':14}" + "".join(f"{name[:12]:>13}" for name in columns))
+    for name, row in per_stage.items():
+        cells = "".join(f"{statistics.median(row[c]):13.2f}" if c in row else f"{'-':>13}" for c in columns)
+        print(f"    {name[:14]:14}{cells}")
+    print(f"    {'runner':14}{statistics.median(outside):13.2f}  the runner outside the stages: CLI start, parameter")
+    print(f"    {'':14}{'':13}  checks, the first kernel's launch, waiting for the HTML, summary, index, emulator stop")
+    return ratio
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", choices=("aipx", "smoke"), help="run one half only")
     args = parser.parse_args()
     if shutil.which("terraform") is None:
         print("terraform is not on PATH: run `make bench`, which installs it", file=sys.stderr)
         return 1
-    direct = [direct_once() for _ in range(args.runs)]
-    runbook = [runbook_once() for _ in range(args.runs)]
-    direct_median, runbook_median = statistics.median(direct), statistics.median(runbook)
-    print(f"runs each:                {args.runs}")
-    print(f"direct script, median:    {direct_median:6.2f} s   (all: {', '.join(f'{t:.2f}' for t in direct)})")
-    print(f"runbook (papermill), median: {runbook_median:6.2f} s   (all: {', '.join(f'{t:.2f}' for t in runbook)})")
-    print(f"ratio runbook / direct:   {runbook_median / direct_median:6.2f}x")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    if args.only != "smoke":
+        from terraform_mirror import AIPX_STACK, ProvidersUnavailable, provider_installation
+
+        with tempfile.TemporaryDirectory() as root:
+            try:
+                providers = provider_installation(AIPX_STACK, Path(root))
+            except ProvidersUnavailable as missing:
+                print(f"\n(a) stage 03 on the AIPX stack: SKIPPED, {missing}")
+            else:
+                print(f"\n(a) stage 03 on the AIPX stack, dev; providers from {providers.source}")
+                aipx = AipxPlan(Path(root), providers.environment)
+                try:
+                    aipx.direct_once()  # warm-up, both sides alike: the page cache holds the provider binary
+                    aipx.runbook_once()
+                    results = alternate(args.rounds, aipx.direct_once, aipx.runbook_once)
+                finally:
+                    aipx.close()
+                report("(a) stage 03, AIPX stack: raw plan -out + show -json vs the runbook", 1.15, *results)
+    if args.only != "aipx":
+        print("\n(b) full dev run, smoke stack: direct script vs `aipx-runbook run --env dev`")
+        results = alternate(args.rounds, smoke_direct_once, smoke_runbook_once)
+        report("(b) full dev run, smoke stack", 4.0, *results)
+    print(f"\nload at the end {os.getloadavg()}")
     return 0
 
 
