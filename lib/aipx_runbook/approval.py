@@ -2,40 +2,43 @@
 
 A widget callback alone never gates anything: papermill and nbval never click, and ipykernel does not even
 deliver a click to a cell that is still running. So the cell *waits* in :func:`approve`: it shows the
-confirmation widget, then dispatches the widget (comm) messages the kernel receives while it blocks, holding
-every other message (the next cells of a "Run All") and handing those back to the kernel, in order, once the
-decision is made. Only the value :func:`approve` returns lets the step go on.
+confirmation widget and lets the kernel answer the page through :class:`~.kernel_pump.ShellPump` (widget traffic,
+reconnects) while every other message (the next cells of a "Run All") waits for the decision. Only the value
+:func:`approve` returns lets the step go on.
 
-This is the idea of the ``jupyter-ui-poll`` package, whose release 1.1.0 relies on ``kernel.do_one_iteration``,
-which ipykernel 7 no longer has. Kernels whose message stream cannot be pumped this way get a typed prompt
-instead, which blocks in any frontend that lets the kernel ask for input.
+The decision is put on record as plain output (what, for which plan, when, by whom): the widget is replaced by
+it, so the saved notebook and its HTML report keep it and never show a widget whose kernel is gone. Kernels whose
+message stream cannot be pumped get a typed prompt instead, which blocks in any frontend that lets the kernel ask
+for input.
 """
 
 from __future__ import annotations
 
-import asyncio
+import html
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ApprovalRequired
 from .interactive import is_interactive
+from .kernel_pump import ShellPump, main_shell_stream
+from .results import NO_MATHS
 
-COMM_MESSAGES = frozenset({"comm_open", "comm_msg", "comm_close"})
 DEFAULT_TIMEOUT_SECONDS = 900.0
 POLL_SECONDS = 0.05
+INTERRUPTED = "interrupted (Kernel → Interrupt)"
 
 
 @dataclass(frozen=True)
 class ApprovalRequest:
-    """What the person is asked to approve: the action, the environment and the plan's counts."""
+    """What the person is asked to approve: the action, the environment, the plan and its counts."""
 
     action: str
     environment: str
     button: str
     counts: dict[str, int] = field(default_factory=dict)
     type_to_confirm: str = ""
+    plan_sha256: str = ""
 
     def counts_text(self) -> str:
         counts = self.counts
@@ -44,12 +47,52 @@ class ApprovalRequest:
         )
         if counts.get("destroy", 0):
             text += f" ({counts.get('replace', 0)} replaced, {counts.get('delete', 0)} deleted)"
+        outputs = counts.get("outputs_changed", 0)
+        if outputs:
+            text += f"; {outputs} output{'s' if outputs != 1 else ''} changing"
         return text
+
+    def subject(self) -> str:
+        plan = f" (plan sha256 {self.plan_sha256[:12]})" if self.plan_sha256 else ""
+        return f"{self.action} for {self.environment}{plan}: {self.counts_text()}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision on record: printed as plain text and HTML, so saved notebooks and reports keep it."""
+
+    request: ApprovalRequest
+    outcome: str
+    method: str
+    at: str
+
+    @property
+    def approved(self) -> bool:
+        return self.outcome == "approved"
+
+    def __str__(self) -> str:
+        verdict = f"APPROVED by {self.method}" if self.approved else f"NOT APPROVED: {self.outcome}"
+        return f"{verdict} at {self.at}. {self.request.subject()}"
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.approved else "#cf222e"
+        return (
+            f"<div class='{NO_MATHS}' style='border-left:4px solid {colour};padding-left:8px'>"
+            f"<b style='color:{colour}'>{html.escape(str(self).split('. ', 1)[0])}</b>. "
+            f"{html.escape(self.request.subject())}</div>"
+        )
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
 def approve(request: ApprovalRequest, headless_approved: bool, headless_fix: str, timeout: float = 0) -> str:
     """How the step was approved ("parameters" headless, else "click" or "typed answer"); raises ApprovalRequired
-    when it was not."""
+    when it was not. The decision is printed either way."""
     if not is_interactive():
         if not headless_approved:
             raise ApprovalRequired(
@@ -57,51 +100,59 @@ def approve(request: ApprovalRequest, headless_approved: bool, headless_fix: str
                 f"not approved in a headless run ({request.counts_text()}); nothing was changed",
                 headless_fix,
             )
+        print(Decision(request, "approved", "parameters", _now()), flush=True)
         return "parameters"
-    decision, method = ask(request, timeout or DEFAULT_TIMEOUT_SECONDS)
-    if decision != "approved":
+    decision = ask(request, timeout or DEFAULT_TIMEOUT_SECONDS)
+    if not decision.approved:
         raise ApprovalRequired(
             f"{request.action} ({request.environment})",
-            f"{decision}; nothing was changed",
+            f"{decision.outcome}; nothing was changed",
             "review the plan above and run this cell again to be asked again",
         )
-    return method
+    return decision.method
 
 
-def ask(request: ApprovalRequest, timeout: float) -> tuple[str, str]:
-    """Show the confirmation and wait for it: ("approved" or why not, how the person answered)."""
+def ask(request: ApprovalRequest, timeout: float) -> Decision:
+    """Show the confirmation and wait for it; the widget is then replaced by the decision."""
     from IPython import get_ipython
+    from IPython.display import display
 
     kernel = get_ipython().kernel
-    stream = _main_shell_stream(kernel)
+    stream = main_shell_stream(kernel)
     if stream is None:
-        return _typed_answer(request), "typed answer"
+        return _typed_answer(request)
+    until = time.strftime("%H:%M UTC", time.gmtime(time.time() + timeout))
+    print(
+        f"Waiting for your decision: {request.subject()}. Nothing runs, not even the next cells, until you decide; "
+        f"no decision by {until} changes nothing. If the buttons are gone (page reloaded or opened elsewhere), "
+        "Kernel → Interrupt cancels this approval and changes nothing.",
+        flush=True,
+    )
     widget = ConfirmationWidget(request)
-    widget.show()
-    with ShellPump(kernel, stream) as pump:
-        deadline = time.monotonic() + timeout
-        while widget.decision is None and time.monotonic() < deadline:
-            pump.dispatch_pending()
-            time.sleep(POLL_SECONDS)
-    decision = widget.decision or f"no decision within {timeout:.0f} s"
-    widget.close(decision)
-    return decision, "click"
-
-
-def _typed_answer(request: ApprovalRequest) -> str:
-    word = request.type_to_confirm or request.button.lower()
-    answer = input(f"{request.action} for {request.environment}: {request.counts_text()}. Type {word!r} to go on: ")
-    return "approved" if answer.strip() == word else f"the answer was not {word!r}"
-
-
-def _main_shell_stream(kernel: Any) -> Any:
-    """The stream carrying the main shell's requests (ipykernel 7), or None when the kernel has no such stream."""
+    handle = display(widget.box, display_id=True)
+    outcome = ""
     try:
-        from ipykernel.eventloops import get_shell_stream
-    except ImportError:
-        return None
-    stream = get_shell_stream(kernel)
-    return stream if hasattr(stream, "_recv_callback") and hasattr(kernel, "shell_handlers") else None
+        with ShellPump(kernel, stream) as pump:
+            deadline = time.monotonic() + timeout
+            while widget.decision is None and time.monotonic() < deadline:
+                pump.dispatch_pending()
+                time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        outcome = INTERRUPTED
+    decision = Decision(request, widget.decision or outcome or f"no decision within {timeout:.0f} s", "click", _now())
+    widget.finish(decision)
+    if handle is not None:
+        handle.update(decision)
+    return decision
+
+
+def _typed_answer(request: ApprovalRequest) -> Decision:
+    word = request.type_to_confirm or request.button.lower()
+    answer = input(f"{request.subject()}. Type {word!r} to go on: ")
+    outcome = "approved" if answer.strip() == word else f"the answer was not {word!r}"
+    decision = Decision(request, outcome, "typed answer", _now())
+    print(decision, flush=True)
+    return decision
 
 
 class ConfirmationWidget:
@@ -115,10 +166,14 @@ class ConfirmationWidget:
         destructive = request.counts.get("destroy", 0)
         colour = "#cf222e" if destructive else "#1f2328"
         self.message = widgets.HTML(
-            f"<b>{request.action} for <code>{request.environment}</code>?</b><br>"
-            f"<span style='color:{colour}'>{request.counts_text()}</span>"
+            f"<div class='{NO_MATHS}'><b>{html.escape(request.action)} for <code>{html.escape(request.environment)}"
+            f"</code>?</b><br><span style='color:{colour}'>{html.escape(request.counts_text())}</span></div>"
         )
-        self.typed = widgets.Text(placeholder=f"type {request.type_to_confirm}") if request.type_to_confirm else None
+        self.typed = (
+            widgets.Text(placeholder=f"type {request.type_to_confirm}", continuous_update=True)
+            if request.type_to_confirm
+            else None
+        )
         self.go = widgets.Button(
             description=request.button,
             button_style="danger" if destructive else "warning",
@@ -133,13 +188,8 @@ class ConfirmationWidget:
         controls = [c for c in (self.typed, self.go, self.cancel) if c is not None]
         self.box = widgets.VBox([self.message, widgets.HBox(controls), self.status])
 
-    def show(self) -> None:
-        from IPython.display import display
-
-        display(self.box)
-
     def _name_typed(self) -> bool:
-        return self.typed is None or self.typed.value.strip() == self.request.type_to_confirm
+        return self.typed is None or self.typed.value == self.request.type_to_confirm
 
     def _on_typed(self, _change: dict[str, Any]) -> None:
         self.go.disabled = not self._name_typed()
@@ -152,67 +202,9 @@ class ConfirmationWidget:
         if self.decision is None:
             self.decision = "cancelled by the operator"
 
-    def close(self, decision: str) -> None:
+    def finish(self, decision: Decision) -> None:
+        """Disabled, showing the decision: what a page that reconnected while it waited still shows."""
         self.go.disabled = self.cancel.disabled = True
         if self.typed is not None:
             self.typed.disabled = True
-        self.status.value = f"<b>{decision}</b> at {time.strftime('%H:%M:%S')}"
-
-
-class ShellPump:
-    """While a cell blocks: runs the widget messages the kernel receives, keeps all others for afterwards."""
-
-    def __init__(self, kernel: Any, stream: Any) -> None:
-        self.kernel = kernel
-        self.stream = stream
-        self.received: list[list[Any]] = []
-        self.held: list[list[Any]] = []
-        self.original: Callable[[list[Any]], Any] | None = None
-        self.cell_parent: tuple[Any, Any] = (None, None)
-
-    def __enter__(self) -> ShellPump:
-        self.original = self.stream._recv_callback
-        self.cell_parent = (self.kernel._parent_ident["shell"], self.kernel.get_parent("shell"))
-        self.stream.on_recv(self.received.append, copy=False)
-        return self
-
-    def dispatch_pending(self) -> None:
-        import zmq
-
-        self.stream.flush(zmq.POLLIN)
-        while self.received:
-            frames = self.received.pop(0)
-            if self._message_type(frames) in COMM_MESSAGES:
-                self._dispatch(frames)
-            else:
-                self.held.append(frames)
-
-    def __exit__(self, *_exc: object) -> None:
-        self.dispatch_pending()
-        assert self.original is not None
-        self.stream.on_recv(self.original, copy=False)
-        for frames in self.held:
-            # Scheduled now, they reach the kernel's queue before anything it reads later: order is kept.
-            asyncio.ensure_future(self.original(frames))
-        self.held = []
-
-    def _message_type(self, frames: list[Any]) -> str:
-        """Peeks at the header only: a full read would record the signature and make the kernel refuse the
-        message as a replay when it is handed back."""
-        session = self.kernel.session
-        try:
-            _, body = session.feed_identities(list(frames), copy=False)
-            return str(session.deserialize(body, content=False, copy=False)["header"]["msg_type"])
-        except (ValueError, TypeError, KeyError):
-            return ""
-
-    def _dispatch(self, frames: list[Any]) -> None:
-        session = self.kernel.session
-        idents, body = session.feed_identities(list(frames), copy=False)
-        message = session.deserialize(body, content=True, copy=False)
-        handler = self.kernel.shell_handlers.get(message["header"]["msg_type"])
-        self.kernel.set_parent(idents, message, channel="shell")
-        try:
-            handler(self.stream, idents, message)
-        finally:
-            self.kernel.set_parent(*self.cell_parent, channel="shell")
+        self.status.value = f"<b>{html.escape(str(decision))}</b>"

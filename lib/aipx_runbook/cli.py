@@ -14,7 +14,7 @@ from typing import Any
 
 from papermill.cli import _resolve_type as papermill_value
 
-from . import budget, config, cost, emulator, prices, runbook, shutdown
+from . import budget, config, cost, emulator, prices, progress, runbook, shutdown
 from .aws import AwsTarget
 from .context import open_stage
 from .errors import RunbookError, UsageError
@@ -36,15 +36,25 @@ def _print_stage(outcome: runbook.StageOutcome) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    result = runbook.run(
-        args.env,
-        target=args.target,
-        stack=args.stack or "",
-        stage_names=args.stages.split(",") if args.stages else None,
-        parameters=dict(args.parameter or []),
-        keep_emulator=args.keep_emulator,
-        on_stage=_print_stage,
-    )
+    ticker = progress.Ticker()
+
+    def finished(outcome: runbook.StageOutcome) -> None:
+        ticker.stop()
+        _print_stage(outcome)
+
+    try:
+        result = runbook.run(
+            args.env,
+            target=args.target,
+            stack=args.stack or "",
+            stage_names=args.stages.split(",") if args.stages else None,
+            parameters=dict(args.parameter or []),
+            keep_emulator=args.keep_emulator,
+            on_stage=finished,
+            on_start=lambda stage: ticker.start(f"{stage.number} {stage.name}"),
+        )
+    finally:
+        ticker.stop()
     print(f"report: {result.run_dir / 'index.html'}")
     failed = result.failed
     if failed is not None:

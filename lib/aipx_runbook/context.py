@@ -40,12 +40,15 @@ class StageContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def record(self, report: Report) -> Report:
-        """Keep the stage's status and headline facts in the run directory for summary.json."""
+    def record(self, report: Report, part: str = "") -> Report:
+        """Keep the stage's status and headline facts in the run directory for summary.json (a ``part`` of the
+        stage, like the plan's cost, goes beside it) and its charts for the run's index page."""
         folder = self.run_dir / "stages"
         folder.mkdir(parents=True, exist_ok=True)
         record = {"stage": self.stage, "status": report.status, "summary": report.summary, "facts": report.facts}
-        (folder / f"{self.stage}.json").write_text(json.dumps(record, indent=2, default=str))
+        record.update(title=report.title, figures=report.figures)
+        name = f"{self.stage}.{part}" if part else self.stage
+        (folder / f"{name}.json").write_text(json.dumps(record, indent=2, default=str))
         return report
 
     def report(self) -> Report:

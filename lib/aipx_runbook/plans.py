@@ -55,13 +55,15 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     metadata_path(ctx, name).unlink(missing_ok=True)
     runner = TerraformRunner(ctx)
     path = plan_path(ctx, name)
-    _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN)
+    _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN, stream=True)
     path.chmod(0o600)
     plan = _show(runner, path, metadata.sha256)
     with measure("review"):
         review = PlanReview.from_show_json(plan)
     metadata.summary = review.counts
     metadata.run_dir = str(ctx.run_dir)
+    metadata.stack_files_digest = stack_digest(ctx.stack_dir, None)
+    metadata.tfvars_sha256 = _tfvars_sha256(ctx)
     target = metadata_path(ctx, name)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(asdict(metadata), indent=2))
@@ -100,10 +102,27 @@ def load(ctx: StageContext, name: str = PLAN) -> PlanMetadata:
             problems.append(f"it was made for {field_name} {getattr(metadata, field_name)!r}, not {expected!r}")
     var_file = ctx.settings.tfvars if ctx.settings.tfvars.exists() else None
     if stack_digest(ctx.stack_dir, var_file) != metadata.stack_digest:
-        problems.append("the stack or the environment's aws.tfvars changed since the plan was made")
+        problems += _what_changed(ctx, metadata)
     if problems:
         raise RunbookError("check the saved plan", "; ".join(problems), PLAN_AGAIN)
     return metadata
+
+
+def _tfvars_sha256(ctx: StageContext) -> str:
+    return file_sha256(ctx.settings.tfvars) if ctx.settings.tfvars.exists() else ""
+
+
+def _what_changed(ctx: StageContext, metadata: PlanMetadata) -> list[str]:
+    """Which of the stack and the environment's aws.tfvars changed since the plan (only what really did)."""
+    tfvars = f"environments/{ctx.environment}/aws.tfvars"
+    if not metadata.stack_files_digest:  # described by an older runbook: the parts cannot be told apart
+        return [f"the stack or {tfvars} changed since the plan was made"]
+    changed = []
+    if stack_digest(ctx.stack_dir, None) != metadata.stack_files_digest:
+        changed.append(f"the stack's files ({ctx.stack_dir.name}/) changed since the plan was made")
+    if _tfvars_sha256(ctx) != metadata.tfvars_sha256:
+        changed.append(f"{tfvars} changed since the plan was made")
+    return changed or [f"the stack or {tfvars} changed since the plan was made"]
 
 
 def shown(ctx: StageContext, metadata: PlanMetadata, name: str = PLAN) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,11 @@ STATUS_SYMBOLS = {
     "skip": "–",
     "info": "·",
 }
+# "$" in these outputs is money, not TeX: JupyterLab's MathJax (and nbconvert's) skip elements with these classes.
+NO_MATHS = "tex2jax_ignore mathjax_ignore"
+# Left-aligned, top-aligned cells: JupyterLab right-aligns table cells by default.
+CELL_STYLE = "text-align:left;vertical-align:top"
+CODE = re.compile(r"`([^`]+)`")
 STATUS_COLOURS = {
     "ok": "#1a7f37",
     "changed": "#0969da",
@@ -24,22 +30,34 @@ STATUS_COLOURS = {
 }
 
 
+def inline_html(text: str) -> str:
+    """Plain text as HTML, with `code` spans shown as code rather than as literal backticks."""
+    return CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
 @dataclass
 class Table:
+    """Rows under column names; ``collapsed`` shows it as a summary line the reader opens (``<details>``)."""
+
     columns: list[str]
     rows: list[list[Any]]
     title: str = ""
+    collapsed: bool = False
 
     def _cell_html(self, value: Any) -> str:
         if isinstance(value, str) and value in STATUS_SYMBOLS:
             colour = STATUS_COLOURS[value]
-            return f'<td style="color:{colour};font-weight:bold">{STATUS_SYMBOLS[value]} {value}</td>'
-        return f"<td>{html.escape(_plain(value))}</td>"
+            return f'<td style="{CELL_STYLE};color:{colour};font-weight:bold">{STATUS_SYMBOLS[value]} {value}</td>'
+        return f'<td style="{CELL_STYLE}">{inline_html(_plain(value))}</td>'
 
     def to_html(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in self.columns)
+        head = "".join(f"<th style='{CELL_STYLE}'>{html.escape(c)}</th>" for c in self.columns)
         body = "".join("<tr>" + "".join(self._cell_html(v) for v in row) + "</tr>" for row in self.rows)
-        caption = f"<caption style='text-align:left'><b>{html.escape(self.title)}</b></caption>" if self.title else ""
+        title = f"<b>{html.escape(self.title)}</b>" if self.title else ""
+        if self.collapsed:
+            table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            return f"<details><summary style='cursor:pointer'>{title}</summary>{table}</details>"
+        caption = f"<caption style='text-align:left'>{title}</caption>" if title else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
     def to_text(self) -> str:
@@ -87,15 +105,15 @@ class Report:
         colour = STATUS_COLOURS.get(self.status, "#57606a")
         symbol = STATUS_SYMBOLS.get(self.status, "")
         parts = [
-            f"<div style='border-left:4px solid {colour};padding-left:8px'>",
+            f"<div class='{NO_MATHS}' style='border-left:4px solid {colour};padding-left:8px'>",
             f"<h4 style='margin:4px 0'>{symbol} {html.escape(self.title)}</h4>",
         ]
         if self.summary:
-            parts.append(f"<p>{html.escape(self.summary)}</p>")
+            parts.append(f"<p>{inline_html(self.summary)}</p>")
         parts += [table.to_html() for table in self.tables]
         parts += self.figures
         if self.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.notes) + "</ul>")
+            parts.append("<ul>" + "".join(f"<li>{inline_html(n)}</li>" for n in self.notes) + "</ul>")
         parts.append("</div>")
         return "".join(parts)
 

@@ -209,6 +209,22 @@ class PlanReview:
             row[change.action] = row.get(change.action, 0) + 1
         return table
 
+    def component_tables(self) -> list[Table]:
+        """Every resource change grouped by component: a summary table, then one collapsible table each."""
+        if not self.resource_changes:
+            return []
+        table = self.per_component()
+        actions = [a for a in ACTION_ORDER if any(row.get(a) for row in table.values())]
+        names = [name for name in (*COMPONENTS, SHARED, *sorted(table)) if table.get(name)]
+        names = list(dict.fromkeys(names))
+        summary = [[name, *(table[name].get(a, 0) for a in actions), sum(table[name].values())] for name in names]
+        tables = [Table(["component", *actions, "total"], summary, "Changes per component")]
+        for name in names:
+            rows = [[c.address, c.action] for c in self.resource_changes if c.component == name]
+            counts = ", ".join(f"{n} {a}" for a, n in table[name].items())
+            tables.append(Table(["resource", "action"], rows, f"{name}: {len(rows)} ({counts})", collapsed=True))
+        return tables
+
     def protected_addresses(self, bucket: str, lock_table: str) -> list[str]:
         """Destructive changes to the state bucket or the lock table (e.g. after someone imported them)."""
         protected = {("aws_s3_bucket", bucket), ("aws_dynamodb_table", lock_table)}
@@ -234,13 +250,7 @@ class PlanReview:
             tables.append(
                 Table(["resource", "action", "forced by", "reason"], rows, f"Destructive: {len(rows)} (review first)")
             )
-        others = [c for c in self.resource_changes if not c.destructive]
-        if others:
-            tables.append(
-                Table(
-                    ["resource", "action", "component"], [[c.address, c.action, c.component] for c in others], "Changes"
-                )
-            )
+        tables += self.component_tables()
         if self.drift:
             rows = [
                 [c.address, "changed outside Terraform" if c.action == "update" else "deleted outside Terraform"]

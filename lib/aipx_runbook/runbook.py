@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from typing import Any
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from . import config, emulator, kernels, timings
+from . import config, emulator, kernels, run_report, timings
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
 from .render_queue import RenderQueue
@@ -144,12 +143,7 @@ def _read_record(run_dir: Path, stage: Stage) -> dict[str, Any]:
 
 
 def render_html(notebook: Path) -> Path:
-    from nbconvert import HTMLExporter  # seconds to import: the render queue's thread pays it, not the run
-
-    body, _ = HTMLExporter().from_filename(str(notebook))
-    target = notebook.with_suffix(".html")
-    target.write_text(body)
-    return target
+    return run_report.render_notebook(notebook)
 
 
 def run(
@@ -160,6 +154,7 @@ def run(
     parameters: dict[str, Any] | None = None,
     keep_emulator: bool = False,
     on_stage: Callable[[StageOutcome], None] | None = None,
+    on_start: Callable[[Stage], None] | None = None,
 ) -> RunResult:
     """Execute the selected stage notebooks in order; stop at the first failure."""
     config.validate_environment(environment)
@@ -177,6 +172,8 @@ def run(
     renders = RenderQueue(render_html)
     try:
         for stage in stages:
+            if on_start:
+                on_start(stage)
             outcome = _execute(stage, run_dir, environment, target, stack, per_stage[stage], pool, renders)
             result.stages.append(outcome)
             if on_stage:
@@ -273,28 +270,4 @@ def write_summary(result: RunResult) -> Path:
 
 
 def write_index(result: RunResult) -> Path:
-    rows = []
-    for stage in result.stages:
-        colour = "#1a7f37" if stage.status == "passed" else "#cf222e"
-        link = Path(stage.notebook).with_suffix(".html").name
-        facts = ", ".join(f"{k}={v}" for k, v in stage.facts.items() if not isinstance(v, dict | list) or v)
-        detail = stage.summary if stage.status == "passed" else f"{stage.error} — {stage.hint}"
-        rows.append(
-            f"<tr><td>{stage.number}</td><td><a href='{link}'>{html.escape(stage.name)}</a></td>"
-            f"<td style='color:{colour};font-weight:bold'>{stage.status}</td><td>{stage.seconds:.1f} s</td>"
-            f"<td>{html.escape(detail)}</td><td>{html.escape(facts)}</td></tr>"
-        )
-    status = "passed" if result.ok else "failed"
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>AIPX runbook: {result.environment} {status}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:left;
-border-bottom:1px solid #ddd;vertical-align:top}}</style></head><body>
-<h1>AIPX Phase 0 runbook — {html.escape(result.environment)}: {status}</h1>
-<p>target <b>{html.escape(result.target)}</b>, stack <b>{html.escape(result.stack)}</b>,
-run directory <code>{html.escape(result.run_dir.name)}</code>, <a href="summary.json">summary.json</a></p>
-<table><tr><th>#</th><th>stage</th><th>status</th><th>time</th><th>result</th><th>facts</th></tr>
-{"".join(rows)}</table></body></html>
-"""
-    path = result.run_dir / "index.html"
-    path.write_text(page)
-    return path
+    return run_report.write_index(result)

@@ -52,7 +52,7 @@ def release_lock(ctx: StageContext, confirm_lock_id: str = "") -> Report:
 
 def init(ctx: StageContext) -> Report:
     runner = TerraformRunner(ctx)
-    result = runner.init()
+    result = runner.init(stream=True)
     config = runner.backend_config()
     rows = [
         [key, value]
@@ -83,7 +83,7 @@ def plan(ctx: StageContext) -> Report:
 
 def cost_of_plan(ctx: StageContext) -> Report:
     """The monthly cost of the state this run's saved plan would produce, and its change."""
-    return cost.saved_plan_report(ctx)
+    return ctx.record(cost.saved_plan_report(ctx), part="cost")
 
 
 def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> Report:
@@ -99,17 +99,20 @@ def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> R
         )
     production = ctx.environment == "production"
     fix = (
-        "review the plan, then pass auto_approve=True (papermill: -p auto_approve True; "
+        "review the plan, then set auto_approve = True in the parameters cell (papermill: -p auto_approve True; "
         "aipx-runbook run -p auto_approve=True); in JupyterLab the cell asks for a click instead"
     )
     if production:
-        fix += "; production also needs confirm='production' (papermill: -p confirm production)"
+        fix += (
+            "; production also needs confirm = 'production' in the parameters cell (papermill: -p confirm production)"
+        )
     request = ApprovalRequest(
         "apply the saved plan",
         ctx.environment,
         "Apply",
         metadata.summary,
         type_to_confirm=ctx.environment if production else "",
+        plan_sha256=metadata.sha256,
     )
     approved_by = approval.approve(request, auto_approve and (not production or confirm == "production"), fix)
     result = _apply_saved_plan(ctx, plans.PLAN)
@@ -252,13 +255,15 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
         raise ApprovalRequired(
             f"destroy every resource in the state of {ctx.environment}",
             f"confirm is {confirm!r}, not the environment's name; nothing was changed",
-            f"pass confirm='{ctx.environment}' (papermill: -p confirm {ctx.environment}) to destroy {ctx.environment}",
+            f"set confirm = '{ctx.environment}' in the parameters cell (papermill: -p confirm {ctx.environment}) "
+            f"to destroy {ctx.environment}",
         )
     if ctx.environment == "production" and not allow_production_destroy:
         raise ApprovalRequired(
             "destroy production",
             "production needs a second explicit approval; nothing was changed",
-            "also pass allow_production_destroy=True. " + (deletion_protection_note(ctx) or ""),
+            "also set allow_production_destroy = True in the parameters cell (papermill: -p allow_production_destroy "
+            "True). " + (deletion_protection_note(ctx) or ""),
         )
     if plans.metadata_path(ctx, plans.DESTROY_PLAN).exists():
         metadata = plans.load(ctx, plans.DESTROY_PLAN)
@@ -278,7 +283,12 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
             Report("terraform destroy", "ok", "Nothing to destroy: the state is empty.", facts={"destroyed": False})
         )
     request = ApprovalRequest(
-        "destroy every resource in the state", ctx.environment, "Destroy", metadata.summary, ctx.environment
+        "destroy every resource in the state",
+        ctx.environment,
+        "Destroy",
+        metadata.summary,
+        ctx.environment,
+        plan_sha256=metadata.sha256,
     )
     approved_by = approval.approve(request, True, "")
     result = _apply_saved_plan(ctx, plans.DESTROY_PLAN)

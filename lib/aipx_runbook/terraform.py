@@ -71,6 +71,9 @@ class PlanMetadata:
     has_changes: bool
     summary: dict[str, Any] = field(default_factory=dict)
     run_dir: str = ""
+    # The two parts of stack_digest apart, so that a mismatch names which one changed.
+    stack_files_digest: str = ""
+    tfvars_sha256: str = ""
 
 
 def declared_variables(stack_dir: Path) -> set[str]:
@@ -272,19 +275,21 @@ class TerraformRunner:
         reader.join()
         return returncode, "".join(lines), "".join(stderr_chunks)
 
-    def init(self) -> CommandResult:
+    def init(self, stream: bool = False) -> CommandResult:
         self.check_version()
         return self.run(
             "init",
+            stream=stream,
             input=False,
             no_color=IsFlagged,
             reconfigure=IsFlagged,
             backend_config=self.backend_config(),
         )
 
-    def plan(self, plan_file: Path, destroy: bool = False) -> tuple[CommandResult, PlanMetadata]:
+    def plan(self, plan_file: Path, destroy: bool = False, stream: bool = False) -> tuple[CommandResult, PlanMetadata]:
         result = self.run(
             "plan",
+            stream=stream,
             input=False,
             no_color=IsFlagged,
             detailed_exitcode=IsFlagged,

@@ -126,8 +126,10 @@ def test_apply_refuses_a_plan_of_another_stack_or_of_a_stack_edited_since(
     with pytest.raises(RunbookError, match="made for stack 'edited', not 'smoke'"):
         stages.apply(run.at("apply", stack="smoke"), auto_approve=True)
     (folder / "extra.tf").write_text('output "b" {\n  value = 2\n}\n')
-    with pytest.raises(RunbookError, match="changed since the plan was made"):
+    with pytest.raises(RunbookError, match="changed since the plan was made") as caught:
         stages.apply(run.at("apply"), auto_approve=True)
+    assert "the stack's files (edited/) changed" in caught.value.why
+    assert "aws.tfvars" not in caught.value.why, "only the actual mismatch is named"
     assert run.state() == {}
 
 
@@ -140,7 +142,10 @@ def test_headless_apply_needs_auto_approve_and_production_also_confirm(moto_serv
     with pytest.raises(ApprovalRequired) as caught:
         stages.apply(production.at("apply"))
     assert "not approved in a headless run" in caught.value.why and "to add" in caught.value.why
-    assert "auto_approve=True" in caught.value.fix and "confirm='production'" in caught.value.fix
+    assert (
+        "auto_approve = True in the parameters cell" in caught.value.fix and "-p auto_approve True" in caught.value.fix
+    )
+    assert "confirm = 'production' in the parameters cell" in caught.value.fix
     with pytest.raises(ApprovalRequired):
         stages.apply(production.at("apply"), auto_approve=True, confirm="prod")
     assert production.state() == {}
@@ -227,7 +232,7 @@ def test_destroying_production_needs_a_second_approval_and_explains_deletion_pro
     assert any("rds_deletion_protection = true" in note for note in review.notes)
     with pytest.raises(ApprovalRequired) as caught:
         stages.destroy(production.at("destroy"), confirm="production")
-    assert "allow_production_destroy=True" in caught.value.fix
+    assert "allow_production_destroy = True" in caught.value.fix
     assert "deletion protection" in caught.value.fix and "rds_deletion_protection = false" in caught.value.fix
     assert production.state()["outputs"], "nothing was destroyed"
     stages.destroy(production.at("destroy"), confirm="production", allow_production_destroy=True)
@@ -246,7 +251,11 @@ def test_in_the_executed_notebook_terraform_output_arrives_as_stream_outputs(mot
     streamed = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stdout"]
     lines = [line for o in streamed for line in o.text.splitlines()]
     assert any(ELAPSED.match(line) and "Apply complete!" in line for line in lines)
-    assert all(ELAPSED.match(line) for line in lines if line.strip())
+    decisions = [line for line in lines if line.startswith("APPROVED by parameters at ")]
+    assert len(decisions) == 1 and "apply the saved plan for dev (plan sha256 " in decisions[0], (
+        "the decision on record"
+    )
+    assert all(ELAPSED.match(line) for line in lines if line.strip() and line not in decisions)
 
 
 # ---- a person at the keyboard: a real kernel, a real widget, a click -----------------------------------------
@@ -381,7 +390,7 @@ def test_no_decision_in_time_approves_nothing(kernel) -> None:
 def test_a_kernel_without_a_pumpable_stream_asks_for_the_typed_word(kernel) -> None:
     """Stands in for an older ipykernel (no per-shell stream): the prompt is the gate there."""
     kernel.messages.clear()
-    kernel.execute("from aipx_runbook import approval\napproval._main_shell_stream = lambda kernel: None")
+    kernel.execute("from aipx_runbook import approval\napproval.main_shell_stream = lambda kernel: None")
     asked = _ask(kernel)
     request = kernel.client.get_stdin_msg(timeout=30)
     assert request["msg_type"] == "input_request" and "Type 'apply'" in request["content"]["prompt"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -54,12 +55,20 @@ def test_whole_runbook_runs_headless_for_every_environment(fresh_workspace, envi
     assert plan["facts"]["outputs_changed"] >= 5 and plan["seconds"] > 0
     index = (result.run_dir / "index.html").read_text()
     assert "03_plan.html" in index and f"{environment}: passed" in index
+    assert "<dt>plan SHA-256</dt>" in index and "planned cost (USD/month, on demand)" in index, "facts, readable"
+    assert "=" not in re.sub(r"<[^>]*>", "", "<" + index.split("<section", 1)[1]), "no raw key=value facts"
+    assert 'alt="cost per component per environment"' in index, "the plan's cost chart is on the index page"
+    for page in [index] + [p.read_text() for p in result.run_dir.glob("*.html")]:
+        assert "mathjax" not in page.lower().replace("tex2jax_ignore mathjax_ignore", ""), "no MathJax"
+        assert "cdnjs" not in page and "<script src=" not in page, "self-contained: nothing from a CDN"
     assert not emulator.status().running, "the run stops the emulator it started"
 
 
-def test_cli_stops_at_the_first_failing_stage_with_exit_1(fresh_workspace, capsys) -> None:
+def test_cli_stops_at_the_first_failing_stage_with_exit_1(fresh_workspace, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("AIPX_PROGRESS_SECONDS", "1")
     assert cli.main(["run", "--env", "dev"]) == 1
     captured = capsys.readouterr()
+    assert re.search(r"^… 0[0-4] \w+ running \d+ s$", captured.out, re.MULTILINE), "progress while a stage runs"
     assert "PASS  03 plan" in captured.out and "FAIL  04 apply" in captured.out
     assert "stage 04 apply failed: ApprovalRequired" in captured.err
     assert "what to do:" in captured.err and "auto_approve=True" in captured.err

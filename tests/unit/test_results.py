@@ -24,3 +24,17 @@ def test_error_renders_what_why_fix_instead_of_a_traceback() -> None:
     assert error._render_traceback_() == [
         "RunbookError: FAILED  apply the plan\nwhy:    not approved\nfix:    pass auto_approve=True"
     ]
+
+
+def test_html_is_left_aligned_shows_code_and_is_no_mathjax_input() -> None:
+    report = Report(
+        "Cost",
+        summary="planned $198.87/month, +$198.87 against the current $0.00",
+        tables=[Table(["check", "how to fix"], [["Terraform", "run `make terraform`, then rerun"]])],
+    )
+    page = report._repr_html_()
+    assert page.startswith("<div class='tex2jax_ignore mathjax_ignore'"), "MathJax leaves the $ amounts alone"
+    assert "planned $198.87/month, +$198.87 against the current $0.00" in page
+    assert '<td style="text-align:left;vertical-align:top">run <code>make terraform</code>, then rerun</td>' in page
+    assert "`" not in page
+    assert "run `make terraform`, then rerun" in str(report), "text output keeps the backticks"

@@ -209,3 +209,26 @@ def test_chart_counts_changes_per_component_and_is_stable() -> None:
     svg = _svg(figure)
     assert "<svg" in svg and "Changes per component" in svg and "streaming" in svg
     assert _svg(review.report("plan").figures[0]) == svg, "the same plan draws the same chart"
+
+
+def test_the_plan_table_is_grouped_by_component_summary_first_details_collapsed() -> None:
+    plan = {
+        "resource_changes": [
+            _change("module.vpc.aws_subnet.private[0]", "aws_subnet", ["create"]),
+            _change("module.vpc.aws_subnet.private[1]", "aws_subnet", ["create"]),
+            _change("aws_db_instance.this", "aws_db_instance", ["update"]),
+        ]
+    }
+    report = PlanReview.from_show_json(plan).report("plan")
+    summary, *groups = report.tables
+    assert summary.title == "Changes per component" and not summary.collapsed
+    assert summary.columns == ["component", "update", "create", "total"]
+    assert summary.rows == [["network", 0, 2, 2], ["database", 1, 0, 1]]
+    assert [(g.title, g.collapsed, len(g.rows)) for g in groups] == [
+        ("network: 2 (2 create)", True, 2),
+        ("database: 1 (1 update)", True, 1),
+    ]
+    page = report._repr_html_()
+    assert page.index("Changes per component") < page.index("<details>"), "the summary comes first"
+    assert "<summary style='cursor:pointer'><b>network: 2 (2 create)</b></summary>" in page
+    assert '<td style="text-align:left;vertical-align:top">module.vpc.aws_subnet.private[0]</td>' in page
