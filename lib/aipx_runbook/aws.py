@@ -44,12 +44,13 @@ class AwsTarget:
         return boto3.Session(profile_name=self.profile or None, region_name=self.region)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        from botocore.config import Config
+        with timings.measure("aws"):  # the SDK's import on first use and its service model count too
+            from botocore.config import Config
 
-        options: dict[str, Any] = {"config": Config(**RETRIES), "region_name": region or self.region}
-        if self.is_local:
-            options["endpoint_url"] = self.endpoint_url
-        return timings.watch_client(self.session().client(service, **options))
+            options: dict[str, Any] = {"config": Config(**RETRIES), "region_name": region or self.region}
+            if self.is_local:
+                options["endpoint_url"] = self.endpoint_url
+            return timings.watch_client(self.session().client(service, **options))
 
     def terraform_env(self) -> dict[str, str]:
         """The environment for a Terraform process working on this target."""

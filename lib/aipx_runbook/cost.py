@@ -863,12 +863,10 @@ def component_chart(estimates: list[Estimate]) -> str:
 
 
 def _component_chart(estimates: list[Estimate]) -> str:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global figure state, less to import
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    figure, axes = pyplot.subplots(figsize=(7, 3.6), dpi=100)
+    figure = Figure(figsize=(7, 3.6), dpi=100)
+    axes = figure.add_subplot()
     bottoms = [0.0] * len(estimates)
     labels = [
         f"{est.environment}\n({est.basis.split(',')[-1].strip()})" if "plan" in est.basis else est.environment
@@ -886,7 +884,6 @@ def _component_chart(estimates: list[Estimate]) -> str:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    pyplot.close(figure)
     encoded = base64.b64encode(buffer.getvalue()).decode()
     return f'<img alt="cost per component per environment" src="data:image/png;base64,{encoded}"/>'
 

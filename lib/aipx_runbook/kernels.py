@@ -1,19 +1,22 @@
 """Kernels for a headless run: a fresh kernel process per stage, each started while the stage before it runs.
 
 Starting a Python kernel and importing the library costs about a second per stage, every stage. The runner
-takes each stage's kernel from a ``KernelPool``, which at that moment starts the next stage's kernel, so it
-boots (and imports ``aipx_runbook.stages``, through IPython's ``exec_lines``) while the current stage works.
+takes each stage's kernel from a ``KernelPool``, which at that moment starts the kernels of the next stages, so
+they boot (and import ``aipx_runbook.stages`` and what their stage needs, through IPython's ``exec_lines``)
+while the current stage works.
 Every stage still gets a process of its own that ran nothing before (no Python state passes between
 stages), and papermill (through nbclient, which takes a started kernel manager as ``km``) still writes one
 executed notebook per stage: the same cells, outputs and execution counts as with a cold kernel. A kernel is
 asked to shut down as its stage ends and reaped later, so the next stage does not wait for it.
 
-``AIPX_WARM_KERNELS=0`` turns the early start off: each kernel then starts when its stage begins.
+``AIPX_WARM_KERNELS=0`` turns the early start off: each kernel then starts when its stage begins;
+``AIPX_WARM_KERNELS=N`` starts the kernels of the next N stages ahead (default 2).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import time
 from pathlib import Path
@@ -24,19 +27,37 @@ from . import timings
 KERNEL_NAME = "python3"
 # ipykernel warns on every start that its local TCP transport is unencrypted; keep errors only.
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
-PRELOAD = "__import__('aipx_runbook.kernels').kernels.preload()"
 STARTUP_TIMEOUT = 120
+DEFAULT_AHEAD = 2
+# What a stage's cells import on first use besides the library, loaded as its kernel starts ahead, and only in
+# that stage's kernel: the AWS SDK where a stage calls AWS, matplotlib where it draws charts.
+SDK = ("boto3", "botocore.client")
+CHARTS = ("matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg")
+PRELOADS: dict[str, tuple[str, ...]] = {
+    "prerequisites": SDK,
+    "backend": SDK,
+    "plan": CHARTS,
+    "verify": SDK,
+    "state": SDK,
+    "budget": (*SDK, *CHARTS),
+}
 
 
-def warm_by_default() -> bool:
-    return os.environ.get("AIPX_WARM_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off")
+def kernels_ahead() -> int:
+    """How many stages' kernels start ahead: ``AIPX_WARM_KERNELS`` (0 or off: none), else DEFAULT_AHEAD."""
+    value = os.environ.get("AIPX_WARM_KERNELS", "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return 0
+    return int(value) if value.isdigit() else DEFAULT_AHEAD
 
 
-def preload() -> None:
-    """Run inside a kernel as it starts: import what a stage's first cells import, and count it as done ahead."""
+def preload(stage: str = "") -> None:
+    """Run inside a kernel as it starts: import what the stage's cells import, and count it as done ahead."""
     started = time.perf_counter()
     import aipx_runbook.stages  # noqa: F401
 
+    for module in PRELOADS.get(stage, ()):
+        importlib.import_module(module)
     timings.reset()
     timings.ahead("imports", time.perf_counter() - started)
 
@@ -48,22 +69,23 @@ def _run_sync(coroutine_function: Any) -> Any:
 
 
 class KernelPool:
-    """Hands out one started kernel manager per stage; ``stages`` is how many the run will take at most."""
+    """Hands out one started kernel manager per stage, in the order of ``stages`` (the names of the stages)."""
 
-    def __init__(self, cwd: Path, stages: int, warm: bool | None = None) -> None:
+    def __init__(self, cwd: Path, stages: list[str], ahead: int | None = None) -> None:
         self.cwd = cwd
-        self.remaining = stages
-        self.warm = warm_by_default() if warm is None else warm
-        self._waiting: Any = None  # the next stage's kernel manager, started ahead
+        self.stages = list(stages)
+        self.ahead = kernels_ahead() if ahead is None else ahead
+        self._waiting: list[Any] = []  # kernel managers started ahead, one per stage of self.stages, in order
         self._stopping: list[Any] = []
         self._started: list[Any] = []
         self.waited: dict[int, float] = {}  # seconds each taken kernel's stage waited for it to answer
 
-    def _start(self) -> Any:
+    def _start(self, stage: str) -> Any:
         from jupyter_client.manager import AsyncKernelManager
 
         manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
-        arguments = [*KERNEL_ARGUMENTS, f"--IPKernelApp.exec_lines={PRELOAD}"]
+        preload = f"__import__('aipx_runbook.kernels').kernels.preload({stage!r})"
+        arguments = [*KERNEL_ARGUMENTS, f"--IPKernelApp.exec_lines={preload}"]
         _run_sync(manager.start_kernel)(cwd=str(self.cwd), extra_arguments=arguments)
         self._started.append(manager)
         return manager
@@ -72,11 +94,10 @@ class KernelPool:
         """The kernel for the stage about to run, answering; the next stage's kernel starts now."""
         self._reap()
         started = time.perf_counter()
-        manager = self._waiting or self._start()
-        self._waiting = None
-        self.remaining -= 1
-        if self.warm and self.remaining > 0:
-            self._waiting = self._start()
+        stage = self.stages.pop(0) if self.stages else ""
+        manager = self._waiting.pop(0) if self._waiting else self._start(stage)
+        while len(self._waiting) < min(self.ahead, len(self.stages)):
+            self._waiting.append(self._start(self.stages[len(self._waiting)]))
         _run_sync(self._wait_for_ready)(manager)
         self.waited[id(manager)] = time.perf_counter() - started
         return manager
@@ -115,15 +136,20 @@ class KernelPool:
                 still.append(manager)
         self._stopping = still
 
-    def close(self) -> None:
-        """End every kernel this pool started: the unused one waiting (it ran nothing), then the stopping ones."""
-        if self._waiting is not None:
+    def stop(self) -> None:
+        """Without waiting: end the kernels started ahead and not used (they ran nothing), and ask the others
+        to shut down. ``close`` then waits for them; meanwhile the runner finishes its own work."""
+        for waiting in self._waiting:
             with contextlib.suppress(Exception):  # already gone
-                _run_sync(self._waiting.shutdown_kernel)(now=True)
-            self._started.remove(self._waiting)
-            self._waiting = None
+                _run_sync(waiting.shutdown_kernel)(now=True)
+            self._started.remove(waiting)
+        self._waiting = []
         for manager in list(self._started):
             self.release(manager)
+
+    def close(self) -> None:
+        """End every kernel this pool started, and wait until each has."""
+        self.stop()
         self._reap(wait=True)
 
     def __enter__(self) -> KernelPool:

@@ -11,6 +11,7 @@ import platform
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
@@ -306,15 +307,15 @@ def _summary(checks: list[Check]) -> str:
 
 
 def run(ctx: StageContext) -> Report:
-    credentials, identity = check_credentials(ctx)
-    checks = [
-        check_terraform(ctx),
-        check_aws_cli(),
-        check_python_packages(),
-        credentials,
-        check_account(ctx, identity.get("Account", "")),
-        check_region(ctx),
-    ]
+    # The two tool checks mostly wait on their subprocesses: they run beside the AWS calls.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="aipx-prereqs") as tools:
+        terraform = tools.submit(check_terraform, ctx)
+        aws_cli = tools.submit(check_aws_cli)
+        credentials, identity = check_credentials(ctx)
+        account = check_account(ctx, identity.get("Account", ""))
+        region = check_region(ctx)
+        packages = check_python_packages()
+        checks = [terraform.result(), aws_cli.result(), packages, credentials, account, region]
     failing = [c for c in checks if c.status == "fail"]
     rows = [[c.name, c.found, c.required, c.status, c.fix] for c in checks]
     facts: dict[str, Any] = {

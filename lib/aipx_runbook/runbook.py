@@ -168,7 +168,7 @@ def run(
     result = RunResult(environment, target, stack, run_dir, [])
     previous = os.environ.get("AIPX_HEADLESS")
     os.environ["AIPX_HEADLESS"] = "1"
-    pool = kernels.KernelPool(config.project_root() / "notebooks", len(stages))
+    pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
     renders = RenderQueue(render_html)
     try:
         for stage in stages:
@@ -181,7 +181,7 @@ def run(
             if outcome.status != "passed":
                 break
     finally:
-        pool.close()
+        pool.stop()
         renders.wait()
         if previous is None:
             os.environ.pop("AIPX_HEADLESS", None)
@@ -191,6 +191,7 @@ def run(
             emulator.stop()
     write_summary(result)
     write_index(result)
+    pool.close()
     return result
 
 

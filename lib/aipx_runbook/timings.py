@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +23,21 @@ _totals: dict[str, float] = {}
 # Work a kernel started ahead did before its stage began (kernels.preload): not part of the stage's time.
 _ahead: dict[str, float] = {}
 _sink: Path | None = None
-# Seconds already counted by measures nested in each open one.
-_nested: list[float] = []
+# Per thread: seconds already counted by the measures nested in each open one.
+_local = threading.local()
+_lock = threading.RLock()
+
+
+def _stack() -> list[float]:
+    if not hasattr(_local, "nested"):
+        _local.nested = []
+    return _local.nested
 
 
 def reset() -> None:
     _totals.clear()
     _ahead.clear()
-    del _nested[:]
+    del _stack()[:]
 
 
 def ahead(kind: str, seconds: float) -> None:
@@ -37,8 +45,9 @@ def ahead(kind: str, seconds: float) -> None:
 
 
 def add(kind: str, seconds: float) -> None:
-    _totals[kind] = _totals.get(kind, 0.0) + seconds
-    _flush()
+    with _lock:
+        _totals[kind] = _totals.get(kind, 0.0) + seconds
+        _flush()
 
 
 def totals() -> dict[str, float]:
@@ -48,17 +57,19 @@ def totals() -> dict[str, float]:
 @contextmanager
 def measure(kind: str) -> Iterator[None]:
     """Add the block's wall time to ``kind``, less what measures nested in it counted."""
-    _nested.append(0.0)
+    stack = _stack()
+    stack.append(0.0)
     started = time.perf_counter()
     try:
         yield
     finally:
-        _count(kind, time.perf_counter() - started, _nested.pop())
+        _count(kind, time.perf_counter() - started, stack.pop())
 
 
 def _count(kind: str, elapsed: float, nested: float = 0.0) -> None:
-    if _nested:
-        _nested[-1] += elapsed
+    stack = _stack()
+    if stack:
+        stack[-1] += elapsed
     add(kind, max(elapsed - nested, 0.0))
 
 

@@ -46,7 +46,7 @@ def _structure(notebook: Path) -> list[tuple[Any, ...]]:
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, warm: bool, stages: list[str]) -> runbook.RunResult:
-    monkeypatch.setenv("AIPX_WARM_KERNELS", "1" if warm else "0")
+    monkeypatch.setenv("AIPX_WARM_KERNELS", "2" if warm else "0")
     return runbook.run("dev", "local", "smoke", stages, keep_emulator=True)
 
 
@@ -70,10 +70,11 @@ def test_each_stage_runs_in_a_fresh_kernel_started_ahead_and_records_the_same_no
     assert _kernels_of_this_process() == []
 
 
-def test_a_failing_stage_ends_the_kernel_started_for_the_next_one(
+def test_a_failing_stage_ends_the_kernels_started_for_the_next_ones(
     moto_server: str, reset_emulator: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = _run(monkeypatch, True, ["apply", "verify"])  # no saved plan: apply fails, verify never runs
+    # No saved plan: apply fails, and the kernels started ahead for verify and destroy never run anything.
+    result = _run(monkeypatch, True, ["apply", "verify", "destroy"])
     assert [stage.status for stage in result.stages] == ["failed"]
     assert "no saved plan" in result.stages[0].error
     assert _kernels_of_this_process() == []

@@ -79,3 +79,14 @@ def test_aws_calls_are_timed_through_botocore_events(emulator_target: AwsTarget)
         assert 0 < after_one < timings.totals()["aws"]
     finally:
         timings.reset()
+
+
+def test_every_preload_names_a_stage_and_modules_that_import() -> None:
+    import importlib
+
+    from aipx_runbook import kernels, runbook
+
+    assert set(kernels.PRELOADS) <= {stage.name for stage in runbook.STAGES}
+    for modules in kernels.PRELOADS.values():
+        for module in modules:
+            importlib.import_module(module)
