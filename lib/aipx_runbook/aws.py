@@ -1,7 +1,8 @@
 """boto3 sessions and Terraform environments that honour the target.
 
-Target ``local`` talks only to the emulator, with dummy credentials, whatever the shell holds;
-target ``aws`` uses the standard credential chain (profile, environment, SSO).
+Target ``local`` talks only to the emulator, with dummy credentials (or an emulator user's keys given
+explicitly: local_credentials.py), whatever the shell's AWS_* hold; target ``aws`` uses the standard
+credential chain (profile, environment, SSO).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from . import timings
 if TYPE_CHECKING:  # boto3 is imported on first use: stages that make no AWS call never pay for it
     import boto3
 
-LOCAL_ACCESS_KEY = "testing"
-LOCAL_SECRET_KEY = "testing"
+from .local_credentials import local_credentials
+
 LOCAL_ACCOUNT_ID = "123456789012"
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}}
 
@@ -36,10 +37,9 @@ class AwsTarget:
         import boto3
 
         if self.is_local:
+            access_key, secret_key = local_credentials()
             return boto3.Session(
-                aws_access_key_id=LOCAL_ACCESS_KEY,
-                aws_secret_access_key=LOCAL_SECRET_KEY,
-                region_name=self.region,
+                aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=self.region
             )
         return boto3.Session(profile_name=self.profile or None, region_name=self.region)
 
@@ -61,8 +61,7 @@ class AwsTarget:
             for name in list(env):
                 if name.startswith("AWS_") and name not in ("AWS_REGION", "AWS_DEFAULT_REGION"):
                     del env[name]
-            env["AWS_ACCESS_KEY_ID"] = LOCAL_ACCESS_KEY
-            env["AWS_SECRET_ACCESS_KEY"] = LOCAL_SECRET_KEY
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = local_credentials()
             env["AWS_EC2_METADATA_DISABLED"] = "true"
         elif self.profile:
             env["AWS_PROFILE"] = self.profile

@@ -153,8 +153,9 @@ data "aws_iam_policy_document" "ecs_tasks_assume_role" {
 }
 
 resource "aws_iam_role" "ecs_execution" {
-  name               = "${local.name}-ecs-execution"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume_role.json
+  name                 = "${local.name}-ecs-execution"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume_role.json
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "ecs_execution" {
@@ -186,8 +187,9 @@ resource "aws_iam_role_policy" "ecs_execution" {
 resource "aws_iam_role" "ecs_task" {
   for_each = toset(local.ecs_service_names)
 
-  name               = "${local.name}-${each.key}-task"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume_role.json
+  name                 = "${local.name}-${each.key}-task"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume_role.json
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 ################################################################################

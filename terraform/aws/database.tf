@@ -90,8 +90,9 @@ resource "aws_db_instance" "this" {
 }
 
 resource "aws_iam_role" "rds_enhanced_monitoring" {
-  name               = "${local.name}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.rds_enhanced_monitoring_assume_role.json
+  name                 = "${local.name}-rds-monitoring"
+  assume_role_policy   = data.aws_iam_policy_document.rds_enhanced_monitoring_assume_role.json
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 data "aws_iam_policy_document" "rds_enhanced_monitoring_assume_role" {

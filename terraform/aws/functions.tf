@@ -81,8 +81,9 @@ data "aws_iam_policy_document" "lambda_assume_role" {
 resource "aws_iam_role" "lambda" {
   for_each = toset(local.lambda_function_names)
 
-  name               = "${local.name}-${each.key}-lambda"
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+  name                 = "${local.name}-${each.key}-lambda"
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume_role.json
+  permissions_boundary = local.permissions_boundary_arn
 }
 
 # Network interfaces in the VPC: the one AWS managed policy of the stack, kept current by AWS with what

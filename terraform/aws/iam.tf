@@ -4,6 +4,10 @@
 # a password.
 
 locals {
+  # Every role of the stack carries this boundary, created once by an administrator from
+  # iam-permissions-boundary.json; the operator policy refuses role changes without it (README, "IAM").
+  permissions_boundary_arn = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-workload-boundary"
+
   kafka_topic_arn_pattern = "${replace(aws_msk_cluster.this.arn, ":cluster/", ":topic/")}/*"
   kafka_group_arn_pattern = "${replace(aws_msk_cluster.this.arn, ":cluster/", ":group/")}/*"
 

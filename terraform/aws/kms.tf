@@ -1,7 +1,13 @@
 # One customer-managed key per environment encrypts the stack's data at rest: CloudWatch log groups, the
 # data lake, MSK, Redis, RDS (storage, Performance Insights, the master user secret), ECR, SQS and the
-# Lambda environment. Services use it through their callers' IAM permissions; only CloudWatch Logs,
-# which encrypts as itself, is named in the key policy.
+# Lambda environment. Services use it through their callers' permissions; CloudWatch Logs, which encrypts
+# as itself, and the stack's operators are named in the key policy. The operators' rights come from this
+# policy, not from tags: iam-policy.json grants nothing on keys by tag, so tagging another key cannot pull
+# it into the stack, and the key is usable right after CreateKey (tag-based grants take up to 5 minutes).
+locals {
+  kms_key_administrators = length(var.kms_key_administrator_arns) > 0 ? var.kms_key_administrator_arns : [data.aws_caller_identity.current.arn]
+}
+
 resource "aws_kms_key" "this" {
   description             = "${local.name}: encryption at rest for the AIPX stack"
   enable_key_rotation     = true
@@ -16,6 +22,35 @@ resource "aws_kms_key" "this" {
         Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
         Action    = "kms:*"
         Resource  = "*"
+      },
+      {
+        Sid       = "StackOperatorsAdministerAndUseKey"
+        Effect    = "Allow"
+        Principal = { AWS = local.kms_key_administrators }
+        Action = [
+          "kms:CancelKeyDeletion",
+          "kms:CreateAlias",
+          "kms:CreateGrant",
+          "kms:Decrypt",
+          "kms:DeleteAlias",
+          "kms:DescribeKey",
+          "kms:DisableKeyRotation",
+          "kms:EnableKeyRotation",
+          "kms:Encrypt",
+          "kms:GenerateDataKey*",
+          "kms:Get*",
+          "kms:List*",
+          "kms:PutKeyPolicy",
+          "kms:ReEncrypt*",
+          "kms:RetireGrant",
+          "kms:RevokeGrant",
+          "kms:ScheduleKeyDeletion",
+          "kms:TagResource",
+          "kms:UntagResource",
+          "kms:UpdateAlias",
+          "kms:UpdateKeyDescription",
+        ]
+        Resource = "*"
       },
       {
         Sid       = "CloudWatchLogsEncryptsThisAccountsLogGroups"

@@ -41,4 +41,5 @@ module "vpc" {
 
   flow_log_retention_in_days               = var.log_retention_days
   flow_log_cloudwatch_log_group_kms_key_id = aws_kms_key.this.arn
+  vpc_flow_log_permissions_boundary        = local.permissions_boundary_arn
 }

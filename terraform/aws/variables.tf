@@ -51,6 +51,17 @@ variable "tags" {
   default     = {}
 }
 
+variable "kms_key_administrator_arns" {
+  description = "IAM users or roles that administer and use the stack's KMS key through its key policy; empty: the identity running Terraform (a role's ARN belongs here when operators assume a role)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.kms_key_administrator_arns : can(regex("^arn:[a-z-]+:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "kms_key_administrator_arns must hold IAM user or role ARNs."
+  }
+}
+
 variable "force_destroy" {
   description = "Allow terraform destroy to delete the non-empty data lake bucket and ECR repositories (dev only)."
   type        = bool

@@ -220,8 +220,9 @@ resource "aws_cloudwatch_log_group" "flow_log" {
 resource "aws_iam_role" "vpc_flow_log_cloudwatch" {
   count = 1
 
-  name               = "${var.name}-vpc-flow-log"
-  assume_role_policy = data.aws_iam_policy_document.flow_log_assume_role.json
+  name                 = "${var.name}-vpc-flow-log"
+  assume_role_policy   = data.aws_iam_policy_document.flow_log_assume_role.json
+  permissions_boundary = var.vpc_flow_log_permissions_boundary
 }
 
 data "aws_iam_policy_document" "flow_log_assume_role" {

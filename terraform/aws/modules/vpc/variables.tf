@@ -53,6 +53,12 @@ variable "flow_log_retention_in_days" {
   type        = number
 }
 
+variable "vpc_flow_log_permissions_boundary" {
+  description = "ARN of the permissions boundary of the flow log's IAM role (the registry module's input name)."
+  type        = string
+  default     = null
+}
+
 variable "flow_log_cloudwatch_log_group_kms_key_id" {
   description = "ARN of the KMS key that encrypts the flow log's CloudWatch log group."
   type        = string

@@ -1,0 +1,223 @@
+"""A moto server that enforces IAM and records every authorisation it decides, for test_iam_enforced.py.
+
+moto checks a request against the caller's identity policies once its first INITIAL_NO_AUTH_ACTION_COUNT
+requests have passed unauthenticated. The server here uses exactly those requests to set the operator up (a user,
+the policies attached, access keys), then every request of the runbook and Terraform is authorised as that user.
+The server runs moto's own `moto.server.main` in a separate process on 127.0.0.1; a wrapper around moto's
+`IAMRequestBase.check_action_permitted` writes one JSON line per decision (action, resource, allowed or denied):
+moto's request log holds no action names.
+
+What moto evaluates (moto 5.2.5, moto/iam/access_control.py): actions with wildcards, Allow and Deny; resources
+only for S3 (bucket and object ARNs), and for IAM roles, SQS queues and sts:AssumeRole once they exist (`*`
+everywhere else, which no ARN pattern matches); conditions not at all (it has no request context, so every
+condition counts as met); no permissions boundaries. `moto_view` turns a policy into what moto can evaluate
+and says, statement by statement, what it had to leave unchecked.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REGION = "ap-northeast-2"
+# moto.server, with each authorisation decision appended to the file named by argv[1]
+LAUNCHER = """
+import json, sys, threading
+from moto.iam import access_control
+from moto.server import main
+
+record, lock = open(sys.argv[1], "a", buffering=1), threading.Lock()
+check = access_control.IAMRequestBase.check_action_permitted
+
+def recorded(self, resource):
+    decision = "denied"
+    try:
+        check(self, resource)
+        decision = "allowed"
+    finally:
+        with lock:
+            record.write(json.dumps({"action": self._action, "resource": resource, "decision": decision}) + "\\n")
+
+access_control.IAMRequestBase.check_action_permitted = recorded
+main(sys.argv[2:])
+"""
+# resources moto names in its authorisation: everything else is checked against "*"
+RESOURCE_AWARE = ("s3:",)
+# moto's name for an action -> IAM's (moto/s3/responses.py ACTION_MAP names some S3 calls its own way)
+MOTO_ACTION_NAMES = {
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+}
+
+
+def iam_action(moto_action: str) -> str:
+    return MOTO_ACTION_NAMES.get(moto_action, moto_action)
+
+
+@dataclass
+class MotoView:
+    """A policy as moto can evaluate it, and what that leaves unchecked."""
+
+    document: dict[str, Any]
+    dropped_denies: list[str] = field(default_factory=list)
+    unchecked_conditions: list[str] = field(default_factory=list)
+    unchecked_resources: list[str] = field(default_factory=list)
+    renamed_actions: list[str] = field(default_factory=list)
+
+    def notes(self, name: str) -> list[str]:
+        notes = []
+        if self.dropped_denies:
+            notes.append(
+                f"{name}: moto cannot evaluate the conditions of the Deny statements {self.dropped_denies} and would "
+                "apply them to every request; they are left out, so they are NOT exercised here"
+            )
+        if self.unchecked_conditions:
+            notes.append(
+                f"{name}: moto treats every condition as met; NOT checked: the conditions of "
+                f"{self.unchecked_conditions}"
+            )
+        if self.unchecked_resources:
+            notes.append(
+                f"{name}: moto authorises these services against resource '*', so '*' is added to "
+                f"{self.unchecked_resources}; their name-scoped ARNs are NOT checked here (S3 ARNs are)"
+            )
+        if self.renamed_actions:
+            notes.append(
+                f"{name}: moto asks for {sorted(set(self.renamed_actions))} under its own names; they are added where "
+                "the IAM action is granted (moto also files some S3 configuration calls under s3:ListBucket or "
+                "s3:CreateBucket, so S3 action names are approximate)"
+            )
+        return notes
+
+
+def moto_view(document: dict[str, Any]) -> MotoView:
+    view = MotoView(copy.deepcopy(document))
+    kept = []
+    for statement in view.document["Statement"]:
+        sid = statement.get("Sid", "?")
+        if "Condition" in statement:
+            if statement["Effect"] == "Deny":
+                view.dropped_denies.append(sid)
+                continue
+            view.unchecked_conditions.append(sid)
+        actions = statement.get("Action", statement.get("NotAction"))
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement["Effect"] == "Allow":
+            for moto_name, iam_name in MOTO_ACTION_NAMES.items():
+                if moto_name not in actions and any(fnmatch.fnmatchcase(iam_name, a) for a in actions):
+                    actions = [*actions, moto_name]
+                    view.renamed_actions.append(moto_name)
+            statement["Action"] = actions
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if (
+            statement["Effect"] == "Allow"
+            and "*" not in resources
+            and not all(a.startswith(RESOURCE_AWARE) for a in actions)
+        ):
+            statement["Resource"] = [*resources, "*"]
+            view.unchecked_resources.append(sid)
+        kept.append(statement)
+    view.document["Statement"] = kept
+    return view
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class IamEmulator:
+    """A running IAM-enforcing moto server, its operator user's keys and its decision record."""
+
+    endpoint: str
+    process: subprocess.Popen[bytes]
+    record: Path
+    log: Path
+    access_key: str = ""
+    secret_key: str = ""
+
+    def client(self, service: str, access_key: str = "", secret_key: str = "") -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=access_key or self.access_key,
+            aws_secret_access_key=secret_key or self.secret_key,
+        )
+
+    def decisions(self) -> list[dict[str, str]]:
+        return [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(timeout=10)
+
+
+def start(
+    directory: Path, operator_policies: dict[str, dict[str, Any]], managed_policies: dict[str, dict[str, Any]]
+) -> IamEmulator:
+    """Start the server; create the user `aipx-operator` holding `operator_policies` (attached) and create
+    `managed_policies` (e.g. the boundary, attached to nobody) in the account, all unauthenticated."""
+    port = _free_port()
+    record, log = directory / "authorisations.jsonl", directory / "moto.log"
+    record.touch()
+    # the requests below: the user, each managed policy, each operator policy created and attached, the keys
+    unauthenticated = 1 + len(managed_policies) + 2 * len(operator_policies) + 1
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(record), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={
+                **os.environ,
+                "INITIAL_NO_AUTH_ACTION_COUNT": str(unauthenticated),
+                "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false",
+            },
+        )
+    emulator = IamEmulator(f"http://127.0.0.1:{port}", process, record, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(emulator.endpoint + "/moto-api/", timeout=2).close()
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                emulator.stop()
+                raise RuntimeError(f"moto did not start on {emulator.endpoint}: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+    iam = emulator.client("iam", "bootstrap", "bootstrap")
+    iam.create_user(UserName="aipx-operator")
+    for name, document in managed_policies.items():
+        iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))
+    for name, document in operator_policies.items():
+        arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="aipx-operator", PolicyArn=arn)
+    keys = iam.create_access_key(UserName="aipx-operator")["AccessKey"]
+    emulator.access_key, emulator.secret_key = keys["AccessKeyId"], keys["SecretAccessKey"]
+    return emulator
