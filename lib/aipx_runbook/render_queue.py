@@ -2,8 +2,8 @@
 
 nbconvert takes about as long to import and to render a notebook as a short stage takes to run; nothing the
 next stage does depends on the HTML, so the runner hands each notebook to this queue and waits for all of
-them before it writes the run's summary and index. The worker imports nbconvert as soon as the queue is made,
-while the first stage runs.
+them before it writes the run's summary and index. The worker first runs ``prepare`` (importing nbconvert and
+building its exporter) as soon as the queue is made, while the first stage runs.
 """
 
 from __future__ import annotations
@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any
 
 
-def _import_nbconvert() -> None:
-    from nbconvert import HTMLExporter  # noqa: F401
-
-
 class RenderQueue:
-    def __init__(self, render: Callable[[Path], Any]) -> None:
+    def __init__(self, render: Callable[[Path], Any], prepare: Callable[[], Any] | None = None) -> None:
         self._render = render
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aipx-render")
-        self._pending: list[Future[None]] = [self._executor.submit(_import_nbconvert)]
+        self._pending: list[Future[None]] = [self._executor.submit(prepare)] if prepare else []
 
     def submit(self, notebook: Path, done: Callable[[float], None]) -> None:
         """Render ``notebook`` in the background; ``done(seconds)`` is called once it is written."""

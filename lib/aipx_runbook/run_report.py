@@ -7,6 +7,7 @@ years later looks the same, and "$198.87" stays money instead of becoming MathJa
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,17 @@ LABELS = {
 }
 
 
-def render_notebook(notebook: Path) -> Path:
-    """``<notebook>.html`` beside the executed notebook."""
+@functools.lru_cache(maxsize=1)
+def notebook_exporter() -> Any:
+    """One exporter for the run: building its template environment costs more than rendering a notebook."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
-    body, _ = exporter.from_filename(str(notebook))
+    return HTMLExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
+
+
+def render_notebook(notebook: Path) -> Path:
+    """``<notebook>.html`` beside the executed notebook."""
+    body, _ = notebook_exporter().from_filename(str(notebook))
     target = notebook.with_suffix(".html")
     target.write_text(body)
     return target

@@ -169,7 +169,7 @@ def run(
     previous = os.environ.get("AIPX_HEADLESS")
     os.environ["AIPX_HEADLESS"] = "1"
     pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
-    renders = RenderQueue(render_html)
+    renders = RenderQueue(render_html, prepare=run_report.notebook_exporter)
     try:
         for stage in stages:
             if on_start:

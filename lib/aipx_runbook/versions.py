@@ -68,8 +68,10 @@ def minimum_of(constraint: str) -> Version:
 def required_version(stack_dir: Path) -> str:
     """The stack's ``terraform { required_version = ... }``, or '' when it sets none."""
     for path in sorted(stack_dir.glob("*.tf")):
-        with path.open() as handle:
-            document = hcl2.load(handle)
+        text = path.read_text()
+        if "required_version" not in text:  # parsing HCL is slow: skip files that cannot hold it
+            continue
+        document = hcl2.loads(text)
         for block in document.get("terraform", []):
             value = block.get("required_version")
             if value:
