@@ -1,6 +1,7 @@
 """`aipx-runbook`: run the runbook headlessly, manage the local emulator, list the stages.
 
-Exit codes: 0 success; 1 a stage or command failed; 2 bad usage (unknown name or parameter).
+Exit codes: 0 success; 1 a stage or command failed; 2 bad usage (unknown name or parameter);
+3 (drift only) the environment drifted from its code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import RunbookError, UsageError
 from .results import Report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
 
 
 def _parameter(text: str) -> tuple[str, Any]:
@@ -115,6 +117,41 @@ def command_stage(name: str, stage: Callable[..., Report]) -> Callable[[argparse
     return handler
 
 
+def command_report(args: argparse.Namespace) -> int:
+    from . import report_markdown
+
+    sections = [report_markdown.load_section(Path(path)) for path in args.run_dir]
+    if args.format == "json":
+        print(json.dumps([report_markdown.section_data(s) for s in sections], indent=2))
+        return EXIT_OK
+    text = report_markdown.render(sections, comment=args.comment, limit=args.limit, artifact=args.artifact)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
+    return EXIT_OK
+
+
+def command_drift(args: argparse.Namespace) -> int:
+    from . import drift
+
+    result, outcome = drift.check(args.env, target=args.target, stack=args.stack or "", on_stage=_print_stage)
+    if outcome is None:
+        return _print_failure(result)
+    print("\n".join(outcome.lines()))
+    print(f"recorded: {result.run_dir / drift.DRIFT_FILE}")
+    return EXIT_OK if outcome.agree else EXIT_DRIFT
+
+
+def _print_failure(result: runbook.RunResult) -> int:
+    failed = result.failed
+    assert failed is not None
+    print(f"\nstage {failed.number} {failed.name} failed: {failed.error}", file=sys.stderr)
+    print(f"what to do: {failed.hint}", file=sys.stderr)
+    print(f"executed notebook: {result.run_dir / failed.notebook}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _print_report(report: Report) -> int:
     print(report)
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -174,6 +211,30 @@ def build_parser() -> argparse.ArgumentParser:
         stage_parser.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
         stage_parser.add_argument("--profile", help="AWS profile for target aws")
         stage_parser.set_defaults(handler=command_stage(name, stage))
+    report_parser = commands.add_parser(
+        "report", help="the plan of one or more runs as Markdown (PR comment, job summary)"
+    )
+    report_parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    report_parser.add_argument(
+        "--run-dir",
+        action="append",
+        required=True,
+        help="a run directory, or runs/<env>/ for its newest run (repeatable)",
+    )
+    report_parser.add_argument(
+        "--comment", action="store_true", help="one sticky PR comment: marker, title, size limit"
+    )
+    report_parser.add_argument("--limit", type=int, help="maximum characters (default: 65536 with --comment)")
+    report_parser.add_argument("--artifact", default="runbook-plan-{environment}", help="artifact name to point to")
+    report_parser.add_argument("--output", help="write to this file instead of standard output")
+    report_parser.set_defaults(handler=command_report)
+    drift_parser = commands.add_parser(
+        "drift", help="stages 00-03 read-only: exit 3 when the environment drifted from its code, 0 when they agree"
+    )
+    drift_parser.add_argument("--env", required=True, help="environment: " + ", ".join(config.known_environments()))
+    drift_parser.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
+    drift_parser.add_argument("--stack", help="smoke, aipx or a path to a root module (default as for run)")
+    drift_parser.set_defaults(handler=command_drift)
     # subcommands: add further commands above this line, each with set_defaults(handler=...)
     return parser
 

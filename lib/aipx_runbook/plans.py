@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, plan_record
 from .context import StageContext
 from .errors import RunbookError
 from .review import PlanReview
@@ -53,6 +53,7 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     """Plan (a destroy plan for DESTROY_PLAN), describe it in the run directory and review it."""
     discard(ctx, name)
     metadata_path(ctx, name).unlink(missing_ok=True)
+    plan_record.record_path(ctx.run_dir, name).unlink(missing_ok=True)
     runner = TerraformRunner(ctx)
     path = plan_path(ctx, name)
     _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN, stream=True)
@@ -68,6 +69,8 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(asdict(metadata), indent=2))
     os.replace(partial, target)
+    with measure("record"):
+        plan_record.write(ctx.run_dir, name, plan_record.build(metadata, review, plan))
     return metadata, review
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import aipx_runbook
 
-from . import approval, backend, cost, plans, prereqs, state, timings
+from . import approval, backend, cost, plan_record, plans, prereqs, reviewed, state, timings
 from . import verify as verification
 from .approval import ApprovalRequest
 from .config import read_tfvars
@@ -86,15 +86,21 @@ def cost_of_plan(ctx: StageContext) -> Report:
     return ctx.record(cost.saved_plan_report(ctx), part="cost")
 
 
-def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> Report:
+def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "", expected_plan: str = "") -> Report:
     metadata = plans.load(ctx, plans.PLAN)
+    matched = {}
+    if expected_plan:
+        record = reviewed.require_match(
+            expected_plan, plan_record.record_path(ctx.run_dir, plans.PLAN), metadata.sha256
+        )
+        matched = {"reviewed_plan": record.changes_digest}
     if not metadata.has_changes:
         return ctx.record(
             Report(
                 "terraform apply",
                 "ok",
                 "No changes in the saved plan: nothing to apply.",
-                facts={"applied": False, **metadata.summary},
+                facts={"applied": False, **metadata.summary, **matched},
             )
         )
     production = ctx.environment == "production"
@@ -121,7 +127,7 @@ def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "") -> R
             "terraform apply",
             "changed",
             f"applied the saved plan in {result.seconds:.1f} s (approved by {approved_by})",
-            facts={"applied": True, "approved_by": approved_by, **metadata.summary},
+            facts={"applied": True, "approved_by": approved_by, **metadata.summary, **matched},
         )
     )
 
