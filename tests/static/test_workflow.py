@@ -50,6 +50,8 @@ def _contexts(workflow: dict, job_name: str) -> list[dict[str, str]]:
             "inputs.environment": environment,
             "inputs.confirm": environment,
             "runner.temp": "/tmp/runner",
+            "github.workspace": "/home/runner/work/aipx/aipx",
+            "GITHUB_STEP_SUMMARY": "/tmp/runner/summary.md",
             "vars.AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/aipx",
             **{f"env.{k}": str(v) for k, v in workflow["env"].items()},
         }
@@ -63,9 +65,16 @@ def _runbook_commands(workflow: dict, job_name: str) -> list[tuple[list[str], di
     for context in _contexts(workflow, job_name):
         for step in workflow["jobs"][job_name]["steps"]:
             if "aipx-runbook" in step.get("run", ""):
-                argv = shlex.split(_resolve(step["run"], context))
+                command, _, redirect = step["run"].partition(">>")
+                argv = shlex.split(_resolve(command, context))
+                if redirect:
+                    assert shlex.split(redirect) == ["$GITHUB_STEP_SUMMARY"], "only the job summary is appended to"
                 commands.append((argv[argv.index("aipx-runbook") + 1 :], context))
     return commands
+
+
+def _run_commands(workflow: dict, job_name: str) -> list[tuple[list[str], dict[str, str]]]:
+    return [(argv, context) for argv, context in _runbook_commands(workflow, job_name) if argv[0] == "run"]
 
 
 def test_pull_requests_plan_every_environment_directory(workflow) -> None:
@@ -81,18 +90,26 @@ def test_apply_runs_only_on_manual_dispatch_for_one_chosen_environment(workflow)
     choice = workflow["on"]["workflow_dispatch"]["inputs"]["environment"]
     assert choice["type"] == "choice" and sorted(choice["options"]) == _environment_directories()
     assert apply["environment"] == "${{ inputs.environment }}"
-    for argv, _ in _runbook_commands(workflow, "apply"):
+    for argv, _ in _run_commands(workflow, "apply"):
         assert "auto_approve=True" in argv
-    for argv, _ in _runbook_commands(workflow, "plan"):
+    for argv, _ in _run_commands(workflow, "plan"):
         assert not any(a.startswith(("auto_approve", "confirm")) for a in argv), "a pull request never applies"
 
 
-@pytest.mark.parametrize("job_name", ["plan", "apply"])
+@pytest.mark.parametrize("job_name", ["plan", "apply", "drift"])
 def test_every_runbook_command_exists_with_its_options_stages_and_parameters(workflow, job_name) -> None:
     commands = _runbook_commands(workflow, job_name)
     assert commands, f"the {job_name} job calls aipx-runbook"
     for argv, context in commands:
         args = cli.build_parser().parse_args(argv)
+        environment = context.get("matrix.environment", context["inputs.environment"])
+        if args.command == "report":
+            assert args.format == "markdown" and not args.comment, "a job summary has no comment marker"
+            assert args.run_dir == [str(Path(context["AIPX_WORKSPACE"]) / "runs" / environment)]
+            continue
+        if args.command == "drift":
+            assert (args.env, args.target, args.stack) == (environment, "aws", "aipx")
+            continue
         assert args.command == "run" and args.target == "aws" and args.stack == "aipx"
         assert args.env == context.get("matrix.environment", context["inputs.environment"])
         config.validate_environment(args.env)
@@ -103,16 +120,50 @@ def test_every_runbook_command_exists_with_its_options_stages_and_parameters(wor
 
 
 def test_production_apply_carries_the_confirm_the_apply_stage_requires(workflow) -> None:
-    for argv, context in _runbook_commands(workflow, "apply"):
+    for argv, context in _run_commands(workflow, "apply"):
         parameters = dict(cli.build_parser().parse_args(argv).parameter or [])
         assert parameters["confirm"] == context["inputs.environment"]
+
+
+def test_apply_applies_only_the_plan_reviewed_on_the_merged_pull_request(workflow) -> None:
+    job = workflow["jobs"]["apply"]
+    fetch = next(step for step in job["steps"] if "gh run download" in step.get("run", ""))
+    assert '--name "runbook-plan-$AIPX_ENVIRONMENT"' in fetch["run"], "the artifact the plan job uploads"
+    assert "exit 1" in fetch["run"], "no reviewed plan, no apply"
+    for argv, context in _run_commands(workflow, "apply"):
+        parameters = dict(cli.build_parser().parse_args(argv).parameter or [])
+        assert parameters["expected_plan"] == context["AIPX_REVIEWED_PLAN"]
+        assert parameters["expected_plan"].endswith("/tfplan.record.json")
+
+
+def test_one_sticky_comment_gathers_every_environments_plan(workflow) -> None:
+    from aipx_runbook import report_markdown
+
+    job = workflow["jobs"]["comment"]
+    assert job["needs"] == "plan" and job["if"] == "always() && github.event_name == 'pull_request'"
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}, "no AWS access, no id-token"
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "aipx-runbook report --format markdown --comment" in script
+    for environment in workflow["jobs"]["plan"]["strategy"]["matrix"]["environment"]:
+        assert environment in script.split("for environment in ", 1)[1].split(";", 1)[0]
+    assert f"marker='{report_markdown.MARKER}'" in script
+    assert "--method PATCH" in script and "--method POST" in script
+
+
+def test_drift_runs_on_a_schedule_for_every_environment(workflow) -> None:
+    drift = workflow["jobs"]["drift"]
+    assert drift["if"] == "github.event_name == 'schedule'" and workflow["on"]["schedule"]
+    assert sorted(drift["strategy"]["matrix"]["environment"]) == _environment_directories()
 
 
 def test_credentials_come_from_oidc_and_the_toolchain_matches_the_stack(workflow) -> None:
     assert workflow["permissions"]["id-token"] == "write"
     required = versions.required_version(PROJECT_ROOT / "terraform" / "aws")
-    for job in workflow["jobs"].values():
+    for name, job in workflow["jobs"].items():
         steps = {step.get("uses", "").split("@")[0]: step for step in job["steps"]}
+        if name == "comment":
+            assert "aws-actions/configure-aws-credentials" not in steps, "the comment job needs no AWS access"
+            continue
         credentials = steps["aws-actions/configure-aws-credentials"]["with"]
         assert "role-to-assume" in credentials and not {"aws-access-key-id", "aws-secret-access-key"} & set(credentials)
         terraform = steps["hashicorp/setup-terraform"]["with"]
@@ -124,7 +175,7 @@ def test_credentials_come_from_oidc_and_the_toolchain_matches_the_stack(workflow
         assert all(re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]) for step in job["steps"] if "uses" in step)
 
 
-@pytest.mark.parametrize("job_name", ["plan", "apply"])
+@pytest.mark.parametrize("job_name", ["plan", "apply", "drift"])
 def test_the_uploaded_artifact_is_the_run_directory(workflow, job_name) -> None:
     """runbook.run writes runs/<env>/<stamp>/ under AIPX_WORKSPACE; the artifact is that folder's parent."""
     job = workflow["jobs"][job_name]
