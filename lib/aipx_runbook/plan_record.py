@@ -212,6 +212,8 @@ def cost_record(environment: str, plan: dict[str, Any]) -> CostRecord | None:
         current = cost.estimate(environment, plan, "before")
     except RunbookError as error:
         return CostRecord("", 0.0, 0.0, {}, note=f"no estimate: {error.why}")
+    except (KeyError, ValueError, TypeError) as error:  # a stack the estimate does not know: the plan still stands
+        return CostRecord("", 0.0, 0.0, {}, note=f"no estimate: the plan could not be priced ({error!r})")
     before, after = current.by_component(), planned.by_component()
     note = "" if planned.lines or current.lines else "the plan holds none of the priced resources"
     return CostRecord(
