@@ -152,6 +152,23 @@ def _print_failure(result: runbook.RunResult) -> int:
     return EXIT_FAILED
 
 
+def command_train(args: argparse.Namespace) -> int:
+    """List the drills; set one up; or check it (exit 0 PASS, 1 not yet)."""
+    from . import training
+
+    if not args.drill:
+        return _print_report(training.overview())
+    if args.check:
+        result = training.check(args.drill, args.env or "")
+        print(result)
+        return EXIT_OK if result.passed else EXIT_FAILED
+    drill = training.find(args.drill)
+    print(training.set_up(drill.name, args.env or "dev"))
+    print(f"\nopen {drill.notebook} (set_up = False keeps this scene), or fix it with the runbook's notebooks,")
+    print(f"then: aipx-runbook train {drill.name} --check  (the emulator keeps running: aipx-runbook emulator stop)")
+    return EXIT_OK
+
+
 def _print_report(report: Report) -> int:
     print(report)
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -235,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     drift_parser.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
     drift_parser.add_argument("--stack", help="smoke, aipx or a path to a root module (default as for run)")
     drift_parser.set_defaults(handler=command_drift)
+    train = commands.add_parser("train", help="training drills: list them, set one up, or check it")
+    train.add_argument("drill", nargs="?", help="the drill to set up (or check with --check); none: list them")
+    train.add_argument("--check", action="store_true", help="check the drill: exit 0 PASS, 1 not yet")
+    train.add_argument("--env", help="environment (default dev; --check: the one it was set up for)")
+    train.set_defaults(handler=command_train)
     # subcommands: add further commands above this line, each with set_defaults(handler=...)
     return parser
 
