@@ -164,7 +164,7 @@ def test_half_applied(training_workspace, tmp_path, capsys) -> None:
 def test_stale_plan(training_workspace, tmp_path, capsys) -> None:
     text = _set_up("stale-plan", tmp_path)
     assert "changed since the plan was made" in text
-    _skipped_fix_fails("stale-plan", capsys, "terraform_data.cache")
+    _skipped_fix_fails("stale-plan", capsys, "saved plan: still waiting to be applied")
     _run("03,04", "stale-plan", auto_approve=True)
     _passes("stale-plan", capsys)
     listing = cli.main(["train"])

@@ -10,7 +10,7 @@ from python_terraform import IsFlagged
 
 from .. import backend
 from ..context import StageContext
-from ..errors import RunbookError, TerraformError
+from ..errors import BackendError, RunbookError
 from ..results import Report
 from .drill import Drill, Scene
 from .inspect import Finding, applied_findings, backend_findings, state_body, state_document
@@ -28,7 +28,7 @@ def scene_report(title: str, done: list[str], error: RunbookError) -> Report:
     report.notes += [f"scene: {line}" for line in done]
     report.notes.append(f"the runbook's advice: {error.fix}")
     details = "\n".join(line for line in error.details.splitlines() if line.strip())[:1500]
-    if details and isinstance(error, TerraformError):
+    if details and not isinstance(error, BackendError):  # its summary already lists every setting
         report.notes.append("what Terraform or AWS said:\n" + details)
     return report
 
