@@ -113,10 +113,10 @@ def test_stale_lock(training_workspace, tmp_path, capsys) -> None:
     text = _set_up("stale-lock", tmp_path)
     assert "Error acquiring the state lock" in text
     _skipped_fix_fails("stale-lock", capsys, "state lock: still held")
-    shown = _stage("07_state_and_locks", tmp_path, _stack("stale-lock"))
     lock_id = progress.scene("stale-lock")["lock_id"]
-    assert f"confirm_lock_id='{lock_id}'" in shown, "notebook 07 names the lock to release"
-    _stage("07_state_and_locks", tmp_path, _stack("stale-lock"), f"confirm_lock_id={lock_id}")
+    shown = _stage("07_state_and_locks", tmp_path, _stack("stale-lock"), f"confirm_lock_id={lock_id}")
+    assert f"confirm_lock_id='{lock_id}'" in shown, "notebook 07's lock cell names the lock to release"
+    assert f"released lock {lock_id}" in shown
     _skipped_fix_fails("stale-lock", capsys, "state s3://")
     _run("03,04", "stale-lock", auto_approve=True)
     _passes("stale-lock", capsys)
@@ -155,8 +155,9 @@ def test_half_applied(training_workspace, tmp_path, capsys) -> None:
     text = _set_up("half-applied", tmp_path)
     assert "strategy-worker.zip is not there" in text
     _skipped_fix_fails("half-applied", capsys, "tainted")
-    assert "terraform_data.database" in _stage("07_state_and_locks", tmp_path, _stack("half-applied"))
-    plan = _run("03,04", "half-applied", auto_approve=True).stages[0]
+    result = _run("07,03,04", "half-applied", auto_approve=True)
+    assert result.stages[0].facts == {"lock_held": False}, "07: the failed apply left no lock"
+    plan = result.stages[1]
     assert (plan.facts["add"], plan.facts["destroy"]) == (1, 1), "only the tainted function is made again"
     _passes("half-applied", capsys)
 
@@ -164,7 +165,7 @@ def test_half_applied(training_workspace, tmp_path, capsys) -> None:
 def test_stale_plan(training_workspace, tmp_path, capsys) -> None:
     text = _set_up("stale-plan", tmp_path)
     assert "changed since the plan was made" in text
-    _skipped_fix_fails("stale-plan", capsys, "saved plan: still waiting to be applied")
+    _skipped_fix_fails("stale-plan", capsys, "state s3://")
     _run("03,04", "stale-plan", auto_approve=True)
     _passes("stale-plan", capsys)
     listing = cli.main(["train"])

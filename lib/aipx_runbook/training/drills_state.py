@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from python_terraform import IsFlagged
 
-from .. import plans, stages, state
+from .. import stages, state
 from ..context import StageContext
 from ..errors import RunbookError
 from .drill import Drill, Scene
@@ -204,10 +204,7 @@ def setup_stale_plan(ctx: StageContext) -> Scene:
 
 
 def check_stale_plan(ctx: StageContext, _: dict[str, Any]) -> list[Finding]:
-    found = lock_findings(ctx) + applied_findings(ctx, ["terraform_data.service", "terraform_data.cache"])
-    leftover = plans.metadata_path(ctx, plans.PLAN).exists() and plans.plan_path(ctx, plans.PLAN).exists()
-    found.append(Finding("saved plan", not leftover, "still waiting to be applied" if leftover else "applied"))
-    return found
+    return lock_findings(ctx) + applied_findings(ctx, ["terraform_data.service", "terraform_data.cache"])
 
 
 # -- the drills -----------------------------------------------------------------------------------------------
