@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 
 def papermill(notebook: str, output: Path, *parameters: str) -> nbformat.NotebookNode:
     """Plain papermill in a shell, as a trainee or CI runs it: `-p NAME VALUE` strings, papermill types them."""
-    argv = [str(BIN / "papermill"), notebook, str(output), "--no-progress-bar"]
+    argv = [str(BIN / "papermill"), notebook, str(output), "--no-progress-bar", "--start-timeout", "300"]
     for pair in parameters:
         name, value = pair.split("=", 1)
         argv += ["-p", name, value]
