@@ -53,7 +53,8 @@ def build(drill: Drill) -> nbformat.NotebookNode:
             f"### What an operator sees\n{drill.sees}\n\n### Your task\n{drill.task}\n\n"
             "The scene above lists the parameters to give the runbook's notebooks. Open them from JupyterLab's "
             "file browser, set the parameters in their parameters cell and run them; or run them headlessly, e.g. "
-            "`papermill notebooks/07_state_and_locks.ipynb out.ipynb -p stack PATH`."
+            "`papermill notebooks/07_state_and_locks.ipynb out.ipynb -p stack PATH`. Where a hint names "
+            "`training.console` (the AWS console of the emulated account), add a code cell below and call it there."
         ),
         new_markdown_cell(_hints(drill)),
         new_markdown_cell(
