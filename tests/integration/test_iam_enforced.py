@@ -59,6 +59,12 @@ def _document(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def key_policy() -> dict[str, Any]:
+    """What the stack key's key policy grants the operators (kms.tf), as a policy document."""
+    statement = iam_emulator.key_policy_statement((STACK / "kms.tf").read_text())
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 @dataclass
 class EnforcedRun:
     returncode: int
@@ -92,9 +98,13 @@ def enforced_run(
         f"{BOUNDARY.name}: created as the managed policy aipx-workload-boundary; moto does not evaluate "
         "permissions boundaries, and stages 00-03 create no role"
     )
+    notes.append(
+        "kms.tf: moto does not evaluate key policies; the key policy's grant to the operators is attached to the "
+        "user as a stand-in identity policy"
+    )
     emulator = iam_emulator.start(
         root,
-        {name: view.document for name, view in views.items()},
+        {**{name: view.document for name, view in views.items()}, "aipx-stack-key-policy-stand-in": key_policy()},
         {"aipx-workload-boundary": _document(BOUNDARY)},
     )
     try:
@@ -170,7 +180,7 @@ def test_the_run_exercised_the_backend_and_terraform(enforced_run: EnforcedRun) 
 
 
 def test_every_recorded_action_is_granted_by_the_policies_as_written(enforced_run: EnforcedRun) -> None:
-    documents = [_document(path) for path in OPERATOR_POLICIES.values()]
+    documents = [*(_document(path) for path in OPERATOR_POLICIES.values()), key_policy()]
     recorded = {(d["action"], d["resource"]) for d in enforced_run.decisions}
     not_granted = sorted(
         f"{action} on {resource}"
