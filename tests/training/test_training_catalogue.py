@@ -82,3 +82,11 @@ def test_drill_found_by_number_and_notebook_stem() -> None:
 def test_set_up_takes_only_a_real_bool(value) -> None:
     with pytest.raises(UsageError, match="set_up must be True or False"):
         training.open_drill("stale-lock").set_scene(value)
+
+
+def test_check_without_a_running_emulator_says_to_set_up_again(own_workspace, capsys) -> None:
+    assert cli.main(["train", "backend-drift", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "local emulator: not running" in out and "aipx-runbook train backend-drift" in out
+    assert not emulator.status().running, "the check starts no empty emulator"
+    assert progress.status("backend-drift") == "not yet"

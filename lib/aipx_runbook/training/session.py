@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import emulator
 from ..context import StageContext
 from ..errors import UsageError
 from ..results import Report, Table
@@ -81,6 +82,12 @@ def check(name: str, environment: str = "") -> CheckResult:
     environment = environment or progress.load().get(drill.name, {}).get("environment", "dev")
     if drill.stack != "smoke" and not scene.stack_path(drill.stack).exists():
         result = CheckResult(drill, [Finding("drill", False, f"not set up: run `aipx-runbook train {drill.name}`")])
+    elif not emulator.status().running:
+        # a new emulator would be empty: the check would only say so less clearly
+        found = "not running (stopped since the drill was set up, and everything it held is gone)"
+        result = CheckResult(
+            drill, [Finding("local emulator", False, f"{found}: run `aipx-runbook train {drill.name}` again")]
+        )
     else:
         result = CheckResult(drill, drill.check(_context(drill, environment), progress.scene(drill.name)))
     progress.record_check(drill.name, result.passed)
