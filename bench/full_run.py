@@ -41,7 +41,7 @@ SMOKE = PROJECT_ROOT / "terraform" / "smoke"
 BUCKET, TABLE, KEY, REGION = (
     "aipx-terraform-state",
     "aipx-terraform-locks",
-    "aws/dev/terraform.tfstate",
+    "smoke/dev/terraform.tfstate",  # the smoke stack's own state key
     "ap-northeast-2",
 )
 CLI = str(Path(sys.executable).parent / "aipx-runbook")

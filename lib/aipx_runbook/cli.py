@@ -11,11 +11,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from papermill.cli import _resolve_type as papermill_value
-
-from . import budget, config, cost, emulator, prices, progress, runbook, shutdown
+from . import budget, config, cost, emulator, prices, progress, registry, runbook, shutdown
 from .aws import AwsTarget
 from .context import open_stage
 from .errors import RunbookError, UsageError
@@ -25,11 +22,21 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
 
 
-def _parameter(text: str) -> tuple[str, Any]:
+def _parameter(text: str) -> tuple[str, str]:
+    """NAME=VALUE as text: the value is parsed by the parameter's declared type once the stages are known."""
     name, separator, value = text.partition("=")
     if not separator or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, papermill_value(value)
+    return name, value
+
+
+def _stage_names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",")]
+    if not any(names):
+        raise UsageError("--stages is empty", "name the stages, e.g. --stages 00,01,02 or plan,apply, or leave it out")
+    return names
 
 
 def _print_stage(outcome: runbook.StageOutcome) -> None:
@@ -38,6 +45,9 @@ def _print_stage(outcome: runbook.StageOutcome) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    stage_names = _stage_names(args.stages)
+    chosen = runbook.select_stages(stage_names)
+    parameters = {name: registry.parse_cli(name, text, chosen) for name, text in args.parameter or []}
     ticker = progress.Ticker()
 
     def finished(outcome: runbook.StageOutcome) -> None:
@@ -49,11 +59,13 @@ def command_run(args: argparse.Namespace) -> int:
             args.env,
             target=args.target,
             stack=args.stack or "",
-            stage_names=args.stages.split(",") if args.stages else None,
-            parameters=dict(args.parameter or []),
+            stage_names=stage_names,
+            parameters=parameters,
             keep_emulator=args.keep_emulator,
             on_stage=finished,
             on_start=lambda stage: ticker.start(f"{stage.number} {stage.name}"),
+            region=args.region or "",
+            run_dir=args.run_dir or "",
         )
     finally:
         ticker.stop()
@@ -84,8 +96,9 @@ def command_stages(args: argparse.Namespace) -> int:
     for stage in runbook.available_stages():
         default = "" if stage.in_default_run else "  (not in the default run)"
         print(f"{stage.number} {stage.name:<14} notebooks/{stage.notebook}{default}")
-        for name, spec in runbook.stage_parameters(stage).items():
-            print(f"     {name:<26} {spec['inferred_type_name']:<6} default {spec['default']:<12} {spec['help']}")
+        for parameter in stage.parameters:
+            default = repr(parameter.default)
+            print(f"     {parameter.name:<26} {parameter.type_name:<6} default {default:<12} {parameter.help}")
     return EXIT_OK
 
 
@@ -178,7 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aipx-runbook", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="execute the stage notebooks headlessly with papermill")
+    run = commands.add_parser(
+        "run",
+        help="execute the stage notebooks headlessly with papermill",
+        description="Execute the stage notebooks headlessly with papermill, stopping at the first failing stage.",
+        epilog="exit codes: 0 every stage passed; 1 a stage failed (the stage, the error and what to do are "
+        "printed); 2 bad usage (an unknown environment, stage, stack or parameter, or a value of the wrong type)",
+    )
     run.add_argument("--env", required=True, help="environment: " + ", ".join(config.known_environments()))
     run.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
     run.add_argument("--stack", help="smoke, aipx or a path to a root module (default: smoke on local, aipx on aws)")
@@ -189,7 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_parameter,
         metavar="NAME=VALUE",
-        help="a notebook parameter, parsed as papermill's -p parses it (repeatable)",
+        help="a stage parameter, read as its declared type (a bool: exactly True, False, true or false; "
+        "see `aipx-runbook stages`); repeatable",
+    )
+    run.add_argument("--region", help="AWS region (default: the environment's region in runbook.toml)")
+    run.add_argument(
+        "--run-dir",
+        help="reuse an earlier run's directory, e.g. to apply the plan it saved: --stages apply --run-dir "
+        "runs/dev/<UTC stamp> -p auto_approve=True (default: a new runs/<env>/<UTC stamp>)",
     )
     run.add_argument(
         "--keep-emulator",

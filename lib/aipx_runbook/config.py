@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -82,9 +83,29 @@ def resolve_stack(stack: str) -> tuple[str, Path]:
     )
 
 
-def state_key(environment: str) -> str:
-    """One state object per environment; the seed's single key would make environments share state."""
-    return f"aws/{environment}/terraform.tfstate"
+AIPX_STATE_PREFIX = "aws"
+
+
+def state_key(environment: str, prefix: str = AIPX_STATE_PREFIX) -> str:
+    """One state object per stack and environment: the seed's single key would make environments share state,
+    and one key for every stack would make one stack's plan destroy another's resources."""
+    return f"{prefix}/{environment}/terraform.tfstate"
+
+
+def state_prefix(stack_dir: Path) -> str:
+    """The state key prefix of a stack: ``aws`` for the AIPX stack (terraform/aws, by name or by path), ``smoke``
+    for terraform/smoke, ``stacks/<path in the checkout>`` for another root module inside the checkout, and
+    ``stacks/<folder>-<hash of its absolute path>`` for one outside it."""
+    stack_dir = stack_dir.resolve()
+    root = project_root()
+    if stack_dir == (root / STACKS["aipx"]).resolve():
+        return AIPX_STATE_PREFIX
+    if stack_dir == (root / STACKS["smoke"]).resolve():
+        return "smoke"
+    try:
+        return "stacks/" + stack_dir.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return f"stacks/{stack_dir.name}-{hashlib.sha256(str(stack_dir).encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True)
@@ -107,10 +128,12 @@ class EnvironmentSettings:
     locking: str = "dynamodb"
     bucket_encryption: str = "aws:kms"
     budget: BudgetSettings = field(default_factory=BudgetSettings)
+    # The stack's state key prefix (see state_prefix); a StageContext sets it from its stack when it is empty.
+    state_prefix: str = ""
 
     @property
     def state_key(self) -> str:
-        return state_key(self.name)
+        return state_key(self.name, self.state_prefix or AIPX_STATE_PREFIX)
 
     @property
     def directory(self) -> Path:

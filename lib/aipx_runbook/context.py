@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from . import config, emulator, timings
+from . import config, emulator, registry, timings
 from .aws import AwsTarget
 from .config import EnvironmentSettings
 from .errors import UsageError
@@ -24,6 +25,12 @@ class StageContext:
     stack: str
     stack_dir: Path
     run_dir: Path
+
+    def __post_init__(self) -> None:
+        # Each stack has its own state key, however the context was built. A context derived from another one
+        # (dataclasses.replace, e.g. the backend-only module that releases a lock) keeps the key it was given.
+        if not self.settings.state_prefix:
+            self.settings = replace(self.settings, state_prefix=config.state_prefix(self.stack_dir))
 
     @property
     def environment(self) -> str:
@@ -93,11 +100,16 @@ def open_stage(
     region: str = "",
     run_dir: str = "",
     profile: str = "",
+    **parameters: Any,
 ) -> StageContext:
-    """Validate the parameters shared by every notebook and prepare the target.
+    """Validate the notebook's parameters, each against its declared type, and prepare the target.
 
-    With target ``local`` the emulator is started when none runs, and reused otherwise.
+    ``parameters`` are the stage's own (auto_approve, confirm, ...): a notebook passes them here so that a
+    wrong type stops the stage as it opens, before anything runs. With target ``local`` the emulator is
+    started when none runs, and reused otherwise.
     """
+    common = {"environment": environment, "target": target, "stack": stack, "region": region, "run_dir": run_dir}
+    registry.check(stage, {**common, **parameters})
     config.validate_target(target)
     settings = config.load_environment(environment)
     stack_label, stack_dir = config.resolve_stack(stack or DEFAULT_STACK_FOR_TARGET[target])

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import config, plan_record
+from . import config, plan_record, protection
 from .context import StageContext
 from .errors import RunbookError
 from .review import PlanReview
@@ -61,6 +61,7 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     plan = _show(runner, path, metadata.sha256)
     with measure("review"):
         review = PlanReview.from_show_json(plan)
+    review.protected = protection.refusals(plan, ctx.settings.state_bucket, ctx.settings.lock_table)
     metadata.summary = review.counts
     metadata.run_dir = str(ctx.run_dir)
     metadata.stack_files_digest = stack_digest(ctx.stack_dir, None)
@@ -138,7 +139,17 @@ def review(ctx: StageContext, name: str = PLAN, metadata: PlanMetadata | None = 
     """The review of a saved plan that ``load`` accepted."""
     plan = shown(ctx, metadata or load(ctx, name), name)
     with measure("review"):
-        return PlanReview.from_show_json(plan)
+        review = PlanReview.from_show_json(plan)
+    review.protected = protection.refusals(plan, ctx.settings.state_bucket, ctx.settings.lock_table)
+    return review
+
+
+def refuse_backend_changes(ctx: StageContext, name: str, review: PlanReview) -> None:
+    """Discard a saved plan that would change the state backend, and stop: no approval is ever asked for it."""
+    if review.protected:
+        discard(ctx, name)
+        metadata_path(ctx, name).unlink(missing_ok=True)
+        raise protection.refuse(f"check the saved plan ({name})", review.protected, ctx.stack)
 
 
 def _show(runner: TerraformRunner, path: Path, sha256: str) -> dict[str, Any]:

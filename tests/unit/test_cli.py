@@ -28,11 +28,71 @@ def test_malformed_parameter_is_a_usage_error(capsys) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "value"),
-    [("auto_approve=True", True), ("n=3", 3), ("x=1.5", 1.5), ("confirm=dev", "dev"), ("v=None", None)],
+    ("argv", "value"),
+    [
+        (["-p", "auto_approve=True"], True),
+        (["-p", "auto_approve=false"], False),
+        (["-p", "confirm=123"], "123"),
+        (["-p", "confirm=None"], "None"),
+    ],
 )
-def test_parameters_are_parsed_as_papermill_parses_them(text, value) -> None:
-    assert cli._parameter(text) == (text.split("=")[0], value)
+def test_parameters_are_read_as_their_declared_type(workspace, monkeypatch, argv, value) -> None:
+    seen = {}
+
+    def stop_before_running(*args, **options):
+        seen.update(options["parameters"])
+        raise _Stop
+
+    monkeypatch.setattr(cli.runbook, "run", stop_before_running)
+    with pytest.raises(_Stop):
+        cli.main(["run", "--env", "dev", *argv])
+    name = argv[1].split("=")[0]
+    assert seen[name] == value and type(seen[name]) is type(value)
+
+
+class _Stop(Exception):
+    """Raised instead of running the stages: this test only looks at how the values were read."""
+
+
+@pytest.mark.parametrize("text", ["no", "off", "", "0", "yes"])
+@pytest.mark.parametrize(
+    ("stages", "name"),
+    [
+        ("apply", "auto_approve"),
+        ("destroy", "allow_production_destroy"),
+        ("backend", "fix_drift"),
+        ("verify", "reveal_sensitive"),
+    ],
+)
+def test_a_bool_parameter_that_is_not_true_or_false_exits_2_before_any_stage(
+    workspace, tmp_path, monkeypatch, capsys, stages, name, text
+) -> None:
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    assert cli.main(["run", "--env", "production", "--stages", stages, "-p", f"{name}={text}"]) == 2
+    err = capsys.readouterr().err
+    assert f"parameter {name} is {text!r}; it accepts exactly True, False, true or false" in err
+    assert not (tmp_path / "runs").exists(), "no stage ran"
+
+
+def test_empty_stages_is_a_usage_error(workspace, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    assert cli.main(["run", "--env", "dev", "--stages", ""]) == 2
+    assert "--stages is empty" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_missing_run_dir_is_a_usage_error(workspace, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    assert cli.main(["run", "--env", "dev", "--stages", "apply", "--run-dir", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_run_help_lists_the_exit_codes_and_the_new_options(capsys) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "exit codes: 0 every stage passed; 1 a stage failed" in out and "2 bad usage" in out
+    assert "--region" in out and "--run-dir" in out
 
 
 def test_stages_lists_notebooks_and_parameters(capsys) -> None:

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "deploying the reviewed version"

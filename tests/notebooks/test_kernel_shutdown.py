@@ -1,0 +1,55 @@
+"""The runner's kernels end without the SIGINT that made ipykernel print
+`[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.` into successful runs.
+
+jupyter_client's shutdown_kernel interrupts a kernel before asking it to shut down; when the interrupt lands
+while ipykernel is still inside the last request's handler, it logs that error. The runner's kernel pool
+(kernels.py) asks a finished stage's kernel to shut down without interrupting it. The probe notebook records
+any SIGINT its kernel receives; papermill's own kernel handling, run the same way, shows the check can fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from aipx_runbook import kernels
+
+pytestmark = pytest.mark.notebooks
+
+
+def _probe(tmp_path: Path) -> tuple[Path, Path]:
+    marker = tmp_path / "interrupted"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            f"def record(*_):\n    open({str(marker)!r}, 'w').write('SIGINT')\n"
+            # ipykernel restores this handler once the cell's request is handled: it stays for the shutdown.
+            "get_ipython().kernel.saved_sigint_handler = record\n"
+            "print('done')"
+        )
+    ]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, source)
+    return source, marker
+
+
+def test_the_runners_kernels_end_without_an_interrupt(tmp_path) -> None:
+    source, marker = _probe(tmp_path)
+    with kernels.KernelPool(tmp_path, stages=1, warm=False) as pool:
+        kernel = pool.take()
+        papermill.execute_notebook(
+            str(source), str(tmp_path / "out.ipynb"), progress_bar=False, kernel_name=kernels.KERNEL_NAME, km=kernel
+        )
+        pool.release(kernel)
+    assert not marker.exists()
+
+
+def test_papermills_own_kernel_shutdown_interrupts(tmp_path) -> None:
+    source, marker = _probe(tmp_path)
+    papermill.execute_notebook(
+        str(source), str(tmp_path / "out.ipynb"), progress_bar=False, kernel_name=kernels.KERNEL_NAME
+    )
+    assert marker.exists()
