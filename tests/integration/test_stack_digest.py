@@ -33,7 +33,7 @@ def test_a_script_edited_after_planning_makes_apply_refuse(moto_server, reset_em
     stages.plan(_stage("plan", script_stack, run_dir))
 
     (script_stack / "scripts" / "deploy.sh").write_text('#!/bin/sh\necho "not what was reviewed"\n')
-    with pytest.raises(RunbookError, match="the stack or the environment's aws.tfvars changed since the plan"):
+    with pytest.raises(RunbookError, match=r"the stack's files \(script-stack/\) changed since the plan"):
         stages.apply(_stage("apply", script_stack, run_dir), auto_approve=True)
     assert TerraformRunner(_stage("verify", script_stack, run_dir)).outputs() == {}, "nothing was applied"
 

@@ -38,7 +38,7 @@ def _probe(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_the_runners_kernels_end_without_an_interrupt(tmp_path) -> None:
     source, marker = _probe(tmp_path)
-    with kernels.KernelPool(tmp_path, stages=1, warm=False) as pool:
+    with kernels.KernelPool(tmp_path, ["probe"], ahead=0) as pool:
         kernel = pool.take()
         papermill.execute_notebook(
             str(source), str(tmp_path / "out.ipynb"), progress_bar=False, kernel_name=kernels.KERNEL_NAME, km=kernel
