@@ -30,10 +30,16 @@ LABELS = {
 
 @functools.lru_cache(maxsize=1)
 def notebook_exporter() -> Any:
-    """One exporter for the run: building its template environment costs more than rendering a notebook."""
+    """One exporter for the run, its templates compiled by rendering a small notebook once: building the
+    template environment and compiling the templates cost more than rendering a stage's notebook."""
+    import nbformat
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
+    output = nbformat.v4.new_output("display_data", data={"text/html": "<b>ok</b>", "text/plain": "ok"})
+    cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("x", outputs=[output])]
+    exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
+    return exporter
 
 
 def render_notebook(notebook: Path) -> Path:
