@@ -128,10 +128,12 @@ def ask(request: ApprovalRequest, timeout: float) -> Decision:
         "Kernel → Interrupt cancels this approval and changes nothing.",
         flush=True,
     )
-    widget = ConfirmationWidget(request)
-    handle = display(widget.box, display_id=True)
+    widget: ConfirmationWidget | None = None
+    handle: Any = None
     outcome = ""
-    try:
+    try:  # from the widget's creation on: Kernel → Interrupt may come at any moment
+        widget = ConfirmationWidget(request)
+        handle = display(widget.box, display_id=True)
         with ShellPump(kernel, stream) as pump:
             deadline = time.monotonic() + timeout
             while widget.decision is None and time.monotonic() < deadline:
@@ -139,8 +141,10 @@ def ask(request: ApprovalRequest, timeout: float) -> Decision:
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         outcome = INTERRUPTED
-    decision = Decision(request, widget.decision or outcome or f"no decision within {timeout:.0f} s", "click", _now())
-    widget.finish(decision)
+    chosen = widget.decision if widget is not None else None
+    decision = Decision(request, chosen or outcome or f"no decision within {timeout:.0f} s", "click", _now())
+    if widget is not None:
+        widget.finish(decision)
     if handle is not None:
         handle.update(decision)
     return decision

@@ -46,7 +46,8 @@ class NotebookPage:
 
     def shot(self, what: str) -> None:
         self.step += 1
-        name = f"{self.notebook.removesuffix('.ipynb')}-{self.step:02d}-{what}.png"
+        taken = len(list(self.shots.glob("*.png"))) + 1  # numbered across pages: nothing is overwritten
+        name = f"{taken:03d}-{self.notebook.removesuffix('.ipynb')}-{self.step:02d}-{what}.png"
         self.page.screenshot(path=str(self.shots / name), full_page=True)
 
     def prompts(self) -> list[str]:

@@ -387,6 +387,21 @@ def test_no_decision_in_time_approves_nothing(kernel) -> None:
 
 
 @pytest.mark.xdist_group("kernel")
+def test_kernel_interrupt_cancels_a_waiting_approval_and_the_kernel_goes_on(kernel) -> None:
+    """What the waiting cell tells an operator whose page lost the buttons: Kernel → Interrupt cancels."""
+    kernel.messages.clear()
+    asked = _ask(kernel)
+    kernel.wait(lambda: kernel.widget("ButtonModel", description="Apply"))
+    assert "Kernel → Interrupt cancels this approval" in kernel.output(asked)
+    kernel.manager.interrupt_kernel()
+    kernel.wait(lambda: kernel.idle(asked))
+    assert "interrupted (Kernel → Interrupt); nothing was changed" in kernel.output(asked)
+    after = kernel.execute("print('still', 'answering')")
+    kernel.wait(lambda: kernel.idle(after))
+    assert "still answering" in kernel.output(after)
+
+
+@pytest.mark.xdist_group("kernel")
 def test_a_kernel_without_a_pumpable_stream_asks_for_the_typed_word(kernel) -> None:
     """Stands in for an older ipykernel (no per-shell stream): the prompt is the gate there."""
     kernel.messages.clear()
