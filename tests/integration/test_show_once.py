@@ -58,9 +58,11 @@ def test_each_plan_is_shown_once_for_review_cost_and_destroy(
     assert destroyed.facts["destroyed"] is True
     assert _shows(counted_terraform, plans.plan_path(ctx, plans.DESTROY_PLAN)) == 1
 
-    # The plans' JSON holds their secrets: nothing of it is written beside the records.
+    # The plans' JSON holds their secrets (planned values, prior state): none of it is written beside the records.
     written = [p for p in run_dir.rglob("*") if p.is_file()]
-    assert written and not [p for p in written if '"resource_changes"' in p.read_text(errors="replace")]
+    texts = {path: path.read_text(errors="replace") for path in written}
+    leaked = [path for path, text in texts.items() if '"planned_values"' in text or '"prior_state"' in text]
+    assert written and not leaked
 
 
 def test_a_plan_changed_after_it_was_shown_is_refused_not_served_from_memory(
