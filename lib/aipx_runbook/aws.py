@@ -1,8 +1,8 @@
 """boto3 sessions and Terraform environments that honour the target.
 
 Target ``local`` talks only to the emulator, with dummy credentials (or an emulator user's keys given
-explicitly: local_credentials.py), whatever the shell's AWS_* hold; target ``aws`` uses the standard
-credential chain (profile, environment, SSO).
+explicitly: local_credentials.py), whatever the shell holds: no AWS_* of the shell, no config or credential
+file, no proxy (isolation.py); target ``aws`` uses the standard credential chain (profile, environment, SSO).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from . import timings
 if TYPE_CHECKING:  # boto3 is imported on first use: stages that make no AWS call never pay for it
     import boto3
 
-from .local_credentials import local_credentials
+from . import isolation
+from .isolation import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
+__all__ = ["LOCAL_ACCESS_KEY", "LOCAL_SECRET_KEY", "LOCAL_ACCOUNT_ID", "AwsTarget"]
 LOCAL_ACCOUNT_ID = "123456789012"
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}}
 
@@ -37,33 +39,28 @@ class AwsTarget:
         import boto3
 
         if self.is_local:
-            access_key, secret_key = local_credentials()
-            return boto3.Session(
-                aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=self.region
-            )
+            return isolation.shell_free_session(self.region)
         return boto3.Session(profile_name=self.profile or None, region_name=self.region)
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        with timings.measure("aws"):  # the SDK's import on first use and its service model count too
-            from botocore.config import Config
+    def client(self, service: str, region: str | None = None, attempts: int | None = None) -> Any:
+        from botocore.config import Config
 
-            options: dict[str, Any] = {"config": Config(**RETRIES), "region_name": region or self.region}
-            if self.is_local:
-                options["endpoint_url"] = self.endpoint_url
-            return timings.watch_client(self.session().client(service, **options))
+        retries = {"retries": {"max_attempts": attempts, "mode": "standard"}} if attempts else RETRIES
+        config = Config(**retries)
+        options: dict[str, Any] = {"config": config, "region_name": region or self.region}
+        if self.is_local:
+            options["endpoint_url"] = self.endpoint_url
+            options["config"] = config.merge(isolation.direct())
+        return timings.watch_client(self.session().client(service, **options))
 
     def terraform_env(self) -> dict[str, str]:
         """The environment for a Terraform process working on this target."""
+        if self.is_local:
+            return isolation.local_env(os.environ, self.region)
         env = dict(os.environ)
         env["AWS_REGION"] = self.region
         env["AWS_DEFAULT_REGION"] = self.region
-        if self.is_local:
-            for name in list(env):
-                if name.startswith("AWS_") and name not in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-                    del env[name]
-            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = local_credentials()
-            env["AWS_EC2_METADATA_DISABLED"] = "true"
-        elif self.profile:
+        if self.profile:
             env["AWS_PROFILE"] = self.profile
         return env
 

@@ -1,7 +1,8 @@
 """`aipx-runbook`: run the runbook headlessly, manage the local emulator, list the stages.
 
 Exit codes: 0 success; 1 a stage or command failed; 2 bad usage (unknown name or parameter);
-3 (drift only) the environment drifted from its code.
+3 (drift only) the environment drifted from its code; 130 interrupted (Ctrl-C: Terraform was stopped
+gracefully and the run's summary written).
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import budget, config, cost, emulator, prices, progress, registry, runbook, shutdown
+from . import budget, cli_errors, config, cost, emulator, prices, progress, registry, runbook, shutdown
 from .aws import AwsTarget
 from .context import open_stage
 from .errors import RunbookError, UsageError
 from .results import Report
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
 
 
@@ -40,7 +41,7 @@ def _stage_names(text: str | None) -> list[str] | None:
 
 
 def _print_stage(outcome: runbook.StageOutcome) -> None:
-    mark = "PASS" if outcome.status == "passed" else "FAIL"
+    mark = {"passed": "PASS", "interrupted": "INT "}.get(outcome.status, "FAIL")
     print(f"{mark}  {outcome.number} {outcome.name:<14} {outcome.seconds:7.1f} s  {outcome.summary}", flush=True)
 
 
@@ -72,10 +73,12 @@ def command_run(args: argparse.Namespace) -> int:
     print(f"report: {result.run_dir / 'index.html'}")
     failed = result.failed
     if failed is not None:
-        print(f"\nstage {failed.number} {failed.name} failed: {failed.error}", file=sys.stderr)
+        print(f"\nstage {failed.number} {failed.name} {failed.status}: {failed.error}", file=sys.stderr)
+        if failed.details:
+            print(f"\n{failed.details}\n", file=sys.stderr)
         print(f"what to do: {failed.hint}", file=sys.stderr)
         print(f"executed notebook: {result.run_dir / failed.notebook}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED if failed.status == "interrupted" else EXIT_FAILED
     return EXIT_OK
 
 
@@ -106,7 +109,7 @@ def command_cost(args: argparse.Namespace) -> int:
     names = config.known_environments() if args.env == "all" else [config.validate_environment(args.env)]
     if args.plan_json and args.env == "all":
         raise UsageError("--plan-json is the plan of one environment", "pass --env with that environment")
-    plan = json.loads(Path(args.plan_json).read_text()) if args.plan_json else None
+    plan = cli_errors.read_plan_json(args.plan_json) if args.plan_json else None
     estimates = [cost.estimate(names[0], plan)] if plan is not None else cost.estimate_all(names)
     if args.format == "json":
         print(json.dumps(cost.to_json(estimates), indent=2))
@@ -298,6 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except RunbookError as error:
         print(error.describe(), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("aipx-runbook: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        explained = cli_errors.explain(error, f"aipx-runbook {args.command}")
+        if explained is None:
+            raise
+        print(explained.describe(), file=sys.stderr)
         return EXIT_FAILED
 
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
-from . import filecache
+from . import filecache, parsing
 from .aws import LOCAL_ACCOUNT_ID
 from .errors import UsageError
 
@@ -44,8 +42,11 @@ def workspace_root() -> Path:
 
 
 def state_dir() -> Path:
+    """The private store: owner-only, the one place where variables, plans and state content are written."""
     path = workspace_root() / ".aipx"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
 
 
@@ -156,6 +157,7 @@ def _settings_from(path: Path) -> EnvironmentSettings:
         raw = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path} is not valid TOML: {error}", f"fix the syntax in {path}") from error
+    _check_types(raw, path)
     backend = raw.get("backend", {})
     budget = raw.get("budget", {})
     settings = EnvironmentSettings(
@@ -178,11 +180,46 @@ def _settings_from(path: Path) -> EnvironmentSettings:
     return settings
 
 
+SETTING_TYPES: dict[tuple[str, ...], tuple[type, ...]] = {
+    ("region",): (str,),
+    ("account_id",): (str, int),
+    ("local_account_id",): (str, int),
+    ("backend", "bucket"): (str,),
+    ("backend", "lock_table"): (str,),
+    ("backend", "locking"): (str,),
+    ("backend", "encryption"): (str,),
+    ("budget", "monthly_limit_usd"): (int, float),
+    ("budget", "notify_emails"): (list,),
+    ("budget", "threshold_percents"): (list,),
+}
+
+
+def _check_types(raw: dict[str, Any], path: Path) -> None:
+    """Each known setting has its type: `region = 5` is named with its file and line, not a crash later."""
+    from .errors import RunbookError
+
+    for keys, types in SETTING_TYPES.items():
+        value: Any = raw
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+            continue
+        lines = path.read_text().splitlines()
+        line = next((n for n, text in enumerate(lines, 1) if text.strip().startswith(f"{keys[-1]} ")), 0)
+        wanted = " or ".join(
+            {"str": "a string", "int": "a number", "float": "a number", "list": "a list"}[t.__name__] for t in types
+        )
+        raise RunbookError(
+            f"read {path.name}",
+            f"{path}{f' line {line}' if line else ''}: {'.'.join(keys)} must be {wanted}, not {value!r}",
+            f'fix {".".join(keys)} in {path}, e.g. region = "ap-northeast-2" (strings are quoted in TOML)',
+        )
+
+
 @filecache.by_content
 def read_tfvars(path: Path) -> dict[str, Any]:
     """A .tfvars file as plain Python values (python-hcl2 keeps string quotes; they are removed)."""
-    with path.open() as handle:
-        raw = hcl2.load(handle)
+    raw = parsing.load_hcl(path)
     return {name: _unquote(value) for name, value in raw.items()}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from . import config, emulator, registry, timings
+from . import config, emulator, emulator_sharing, registry, stage_records, timings
 from .aws import AwsTarget
 from .config import EnvironmentSettings
 from .errors import UsageError
@@ -121,4 +121,7 @@ def open_stage(
     directory = Path(run_dir).resolve() if run_dir else default_run_dir(environment)
     directory.mkdir(parents=True, exist_ok=True)
     timings.record_to(directory / "stages" / f"{stage}.timings.json")
+    stage_records.watch(directory, stage)
+    if target == "local":
+        emulator_sharing.check_instance(directory, stage, environment)
     return StageContext(stage, settings, aws_target, stack_label, stack_dir, directory)

@@ -2,6 +2,11 @@
 
 Its process id and endpoint are kept in ``<workspace>/.aipx/emulator.json`` so that a later
 notebook, a later ``papermill`` call or the CLI finds the emulator a previous one started.
+
+Runs share it: each run holds a lease (its pid) while it works, and a run stops only an emulator that a run
+started and that no other live run holds (see emulator_leases.py). Each start gets a new instance ID; a run
+directory remembers the instance its stages used, so that an emulator restarted between stages (its buckets and
+state gone) is named as such instead of surfacing as "connection refused".
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import config
+from . import config, isolation
 from .errors import EmulatorError
 from .results import Report, Table
 
@@ -36,6 +41,8 @@ class EmulatorStatus:
     pid: int = 0
     log_file: str = ""
     started_by_this_call: bool = False
+    instance: str = ""
+    started_by: str = "user"
 
     def report(self) -> Report:
         if not self.running:
@@ -73,7 +80,7 @@ def _exclusive() -> Iterator[None]:
 def _answers(endpoint: str, timeout: float = 2.0) -> bool:
     """Whether a moto server answers HTTP there; any HTTP status counts as an answer."""
     try:
-        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout):
+        with isolation.direct_urlopen(endpoint + HEALTH_PATH, timeout=timeout):
             return True
     except urllib.error.HTTPError:
         return True
@@ -99,7 +106,20 @@ def _free_port() -> int:
 
 def _recorded() -> dict | None:
     path = _state_file()
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        recorded = json.loads(path.read_text())
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("pid"), int) or "endpoint" not in recorded:
+            raise ValueError("it does not name the emulator's pid and endpoint")
+    except ValueError as error:
+        raise EmulatorError(
+            "find the local AWS emulator",
+            f"{path} is corrupt ({error}); it records which moto server this workspace uses",
+            f"stop any moto server of this workspace (`ps -ef | grep moto.server`, then kill its pid), delete "
+            f"{path}, and rerun: the next stage starts a new emulator (rerun from stage 01, its state is new)",
+        ) from None
+    return recorded
 
 
 def _listening(endpoint: str) -> bool:
@@ -115,7 +135,14 @@ def _listening(endpoint: str) -> bool:
 def status() -> EmulatorStatus:
     recorded = _recorded()
     if recorded and _is_emulator(recorded["pid"]) and _listening(recorded["endpoint"]):
-        return EmulatorStatus(True, recorded["endpoint"], recorded["pid"], recorded.get("log_file", ""))
+        return EmulatorStatus(
+            True,
+            recorded["endpoint"],
+            recorded["pid"],
+            recorded.get("log_file", ""),
+            instance=recorded.get("instance", ""),
+            started_by=recorded.get("started_by", "user"),
+        )
     return EmulatorStatus(False)
 
 
@@ -139,51 +166,70 @@ def _terminate(pid: int) -> None:
         time.sleep(0.05)
 
 
-def start() -> EmulatorStatus:
-    """Start the emulator unless one is running already; return its status."""
+def start(started_by: str = "user") -> EmulatorStatus:
+    """Start the emulator unless one is running already; return its status.
+
+    ``started_by`` is "run" when a headless run starts it (it stops it again when no other run holds it)."""
     with _exclusive():
-        current = status()
-        if current.running:
-            return current
+        return _start(started_by)
+
+
+def _start(started_by: str) -> EmulatorStatus:
+    current = status()
+    if current.running:
+        return current
+    try:
         stale = _recorded()
-        if stale and _alive(stale["pid"]):
-            _terminate(stale["pid"])
-        port = _free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        log_file = config.state_dir() / "emulator.log"
-        with open(log_file, "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                # like AWS: a bucket of another account is refused (403), not silently shared
-                env={**os.environ, "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"},
+    except EmulatorError:
+        stale = None
+    if stale and _alive(stale["pid"]):
+        _terminate(stale["pid"])
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log_file = config.state_dir() / "emulator.log"
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            # no AWS_* of the shell, loopback bypasses proxies; like AWS, a bucket of another account is
+            # refused (403), not silently shared
+            env={**isolation.local_env(os.environ), "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"},
+        )
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not _answers(endpoint, timeout=1.0):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise EmulatorError(
+                "start the local AWS emulator",
+                f"moto server did not answer on {endpoint} within {START_TIMEOUT_SECONDS:.0f} s",
+                f"read {log_file}; check that moto[server] is installed (pip install 'moto[server]')",
             )
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not _answers(endpoint, timeout=1.0):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise EmulatorError(
-                    "start the local AWS emulator",
-                    f"moto server did not answer on {endpoint} within {START_TIMEOUT_SECONDS:.0f} s",
-                    f"read {log_file}; check that moto[server] is installed (pip install 'moto[server]')",
-                )
-            time.sleep(0.1)
-        started = EmulatorStatus(True, endpoint, process.pid, str(log_file), started_by_this_call=True)
-        _state_file().write_text(json.dumps({k: v for k, v in asdict(started).items() if k != "running"}))
-        return started
+        time.sleep(0.1)
+    started = EmulatorStatus(
+        True, endpoint, process.pid, str(log_file), True, instance=uuid.uuid4().hex, started_by=started_by
+    )
+    _state_file().write_text(json.dumps({k: v for k, v in asdict(started).items() if k != "running"}))
+    return started
 
 
 def stop() -> EmulatorStatus:
     """Stop the emulator if it runs; everything it held (buckets, tables, state) is discarded."""
     with _exclusive():
+        return _stop()
+
+
+def _stop() -> EmulatorStatus:
+    try:
         recorded = _recorded()
-        if recorded and _alive(recorded["pid"]):
-            _terminate(recorded["pid"])
-        _state_file().unlink(missing_ok=True)
-        return EmulatorStatus(False)
+    except EmulatorError:
+        recorded = None
+    if recorded and _alive(recorded["pid"]):
+        _terminate(recorded["pid"])
+    _state_file().unlink(missing_ok=True)
+    return EmulatorStatus(False)
 
 
 def endpoint() -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+
 
 class RunbookError(Exception):
     """A failure a user can act on.
@@ -9,6 +12,8 @@ class RunbookError(Exception):
     ``what`` names the step that failed, ``why`` the cause, ``fix`` what to do next.
     In a notebook the error renders as those three lines instead of a Python traceback.
     """
+
+    on_render: ClassVar[Callable[[Any], Any] | None] = None
 
     def __init__(self, what: str, why: str, fix: str, *, details: str = "") -> None:
         self.what = what
@@ -28,6 +33,8 @@ class RunbookError(Exception):
         return "\n".join(lines)
 
     def _render_traceback_(self) -> list[str]:
+        if RunbookError.on_render is not None:  # the stage's typed failure record (stage_records.py)
+            RunbookError.on_render(self)
         return [f"{type(self).__name__}: " + self.describe()]
 
 
@@ -43,7 +50,9 @@ class EmulatorError(RunbookError):
 
 
 class TerraformError(RunbookError):
-    """A Terraform command exited with an error."""
+    """A Terraform command exited with an error (``interrupted`` when a Ctrl-C stopped it)."""
+
+    interrupted = False
 
     def __init__(self, command: str, returncode: int, stderr: str, why: str, fix: str) -> None:
         self.command = command

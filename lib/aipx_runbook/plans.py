@@ -4,7 +4,10 @@ A saved plan is a zip archive holding the value of every variable, sensitive one
 state with its sensitive outputs. The run directory is what CI publishes and what people share, so the plan
 itself lives in the workspace's private plan store (``<workspace>/.aipx/plans/``, owner-only), one folder per
 run directory. The run directory gets the plan's description, ``<name>.meta.json``: its SHA-256, environment,
-stack, target, Terraform version, the run it belongs to and its counts. A plan is deleted once applied.
+stack, target, Terraform version, the run it belongs to and its counts. A plan is deleted once applied or
+replaced; the store prunes the plans of runs that have ended: when a plan is saved and when a run ends, a run's
+folder is deleted once its run directory is gone or its newest plan is older than PLAN_LIFETIME_HOURS (a plan
+that old is stale anyway; plan again).
 
 ``terraform show -json`` of a plan is run once, when the plan is saved: its parsed JSON (which holds the
 plan's secrets too) is kept in this process's memory only, keyed by the plan file's SHA-256, for the cost
@@ -16,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,13 +37,43 @@ DESTROY_PLAN = "destroy.tfplan"
 PLAN_AGAIN = "run stage 03 (plan) again in this run directory, review it, then apply"
 # `terraform show -json` of the plans this process saved or read: (plan file, its SHA-256) -> parsed JSON.
 _shown: dict[tuple[str, str], dict[str, Any]] = {}
+PLAN_LIFETIME_HOURS = 24
+OWNER = "run_dir"
 
 
-def store_dir(ctx: StageContext) -> Path:
-    path = config.state_dir() / "plans" / hashlib.sha256(str(ctx.run_dir).encode()).hexdigest()[:16]
+def store_root() -> Path:
+    path = config.state_dir() / "plans"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
     return path
+
+
+def store_dir(ctx: StageContext) -> Path:
+    path = store_root() / hashlib.sha256(str(ctx.run_dir).encode()).hexdigest()[:16]
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    owner = path / OWNER
+    if not owner.exists():
+        owner.write_text(str(ctx.run_dir))
+    return path
+
+
+def prune(now: float | None = None) -> list[str]:
+    """Delete the plans of runs that have ended (run directory gone, or plan older than PLAN_LIFETIME_HOURS);
+    the run directories whose plans were deleted."""
+    now = time.time() if now is None else now
+    pruned = []
+    for folder in sorted(store_root().iterdir()):
+        if not folder.is_dir():
+            continue
+        owner = folder / OWNER
+        run_dir = owner.read_text().strip() if owner.exists() else ""
+        plans = [path for path in folder.iterdir() if path.name != OWNER]
+        newest = max((path.stat().st_mtime for path in plans), default=folder.stat().st_mtime)
+        if not run_dir or not Path(run_dir).is_dir() or now - newest > PLAN_LIFETIME_HOURS * 3600:
+            shutil.rmtree(folder, ignore_errors=True)
+            pruned.append(run_dir or folder.name)
+    return pruned
 
 
 def plan_path(ctx: StageContext, name: str) -> Path:
@@ -51,6 +86,7 @@ def metadata_path(ctx: StageContext, name: str) -> Path:
 
 def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]:
     """Plan (a destroy plan for DESTROY_PLAN), describe it in the run directory and review it."""
+    prune()
     discard(ctx, name)
     metadata_path(ctx, name).unlink(missing_ok=True)
     plan_record.record_path(ctx.run_dir, name).unlink(missing_ok=True)

@@ -127,7 +127,7 @@ def write_index(result: RunResult) -> Path:
         "environment": result.environment,
         "target": result.target,
         "stack": result.stack,
-        "status": "passed" if result.ok else "failed",
+        "status": result.status,
         "directory": result.run_dir.name,
     }
     import jinja2

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -14,12 +14,22 @@ from typing import Any
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from . import config, emulator, kernels, registry, run_report, timings
+from . import (
+    config,
+    emulator_sharing,
+    interrupts,
+    kernels,
+    plans,
+    recovery,
+    registry,
+    run_report,
+    stage_records,
+    timings,
+)
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
 from .render_queue import RenderQueue
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COMMON_PARAMETERS = registry.COMMON_NAMES
 
 
@@ -66,6 +76,7 @@ class StageOutcome:
     error: str = ""
     hint: str = ""
     timings: dict[str, Any] = field(default_factory=dict)
+    details: str = ""
 
 
 @dataclass
@@ -75,6 +86,7 @@ class RunResult:
     stack: str
     run_dir: Path
     stages: list[StageOutcome]
+    notices: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -82,7 +94,15 @@ class RunResult:
 
     @property
     def failed(self) -> StageOutcome | None:
-        return next((stage for stage in self.stages if stage.status == "failed"), None)
+        return next((stage for stage in self.stages if stage.status in ("failed", "interrupted")), None)
+
+    @property
+    def interrupted(self) -> bool:
+        return any(stage.status == "interrupted" for stage in self.stages)
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.ok else "interrupted" if self.interrupted else "failed"
 
 
 def new_run_dir(environment: str) -> Path:
@@ -124,13 +144,13 @@ def validate_parameters(stages: list[Stage], parameters: dict[str, Any]) -> dict
     return per_stage
 
 
-def _failure_text(error: PapermillExecutionError) -> tuple[str, str]:
-    lines = [ANSI.sub("", line) for line in error.traceback]
-    text = "\n".join(lines)
-    fix = next((line.split("fix:", 1)[1].strip() for line in text.splitlines() if line.startswith("fix:")), "")
-    why = next((line.split("why:", 1)[1].strip() for line in text.splitlines() if line.startswith("why:")), "")
-    message = f"{error.ename}: {why or error.evalue}"
-    return message, fix or "read the failing cell in the executed notebook"
+def _failure(run_dir: Path, stage: Stage, error: PapermillExecutionError) -> tuple[str, str, str, str]:
+    """(status, error, hint, details) from the stage's typed record; papermill's exception name and value when
+    the stage failed before it could write one."""
+    record = stage_records.read(run_dir, stage.name)
+    if record is not None and record.status in ("failed", "interrupted") and record.why:
+        return record.status, f"{record.kind or error.ename}: {record.why}", record.fix, record.details
+    return "failed", f"{error.ename}: {error.evalue}", "read the failing cell in the executed notebook", ""
 
 
 def _read_record(run_dir: Path, stage: Stage) -> dict[str, Any]:
@@ -165,19 +185,29 @@ def run(
     stages = select_stages(stage_names)
     per_stage = validate_parameters(stages, parameters or {})
     run_dir = existing_run_dir(run_dir, environment) if run_dir else new_run_dir(environment)
-    emulator_was_running = target != "local" or emulator.status().running
-    result = RunResult(environment, target, stack, run_dir, [])
+    sharing = contextlib.ExitStack()
+    if target == "local":
+        sharing.enter_context(emulator_sharing.lease(keep=keep_emulator))
+    result = RunResult(environment, target, stack, run_dir, [], notices=recovery.earlier_processes())
+    for notice in result.notices:
+        print(f"note: {notice}", flush=True)
     previous = os.environ.get("AIPX_HEADLESS")
     os.environ["AIPX_HEADLESS"] = "1"
+    interruption = sharing.enter_context(interrupts.forwarded_to_terraform(run_dir))
     pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
     renders = RenderQueue(render_html, prepare=run_report.notebook_exporter)
     try:
         for stage in stages:
             if on_start:
                 on_start(stage)
-            outcome = _execute(
-                stage, run_dir, environment, target, stack, {"region": region, **per_stage[stage]}, pool, renders
-            )
+            try:
+                outcome = _execute(
+                    stage, run_dir, environment, target, stack, {"region": region, **per_stage[stage]}, pool, renders
+                )
+            except KeyboardInterrupt:
+                outcome = _interrupted(stage, run_dir)
+            if interruption.happened and outcome.status != "passed":
+                outcome.status = "interrupted"
             result.stages.append(outcome)
             if on_stage:
                 on_stage(outcome)
@@ -190,8 +220,8 @@ def run(
             os.environ.pop("AIPX_HEADLESS", None)
         else:
             os.environ["AIPX_HEADLESS"] = previous
-        if not emulator_was_running and not keep_emulator:
-            emulator.stop()
+        sharing.close()
+        plans.prune()
     write_summary(result)
     write_index(result)
     pool.close()
@@ -217,7 +247,7 @@ def _execute(
     parameters = {**{name: value for name, value in common.items() if name in declared}, **extra}
     started = time.monotonic()
     kernel = pool.take() if pool else None
-    status, error, hint = "passed", "", ""
+    status, error, hint, details = "passed", "", "", ""
     try:
         papermill.execute_notebook(
             str(stage.path),
@@ -230,8 +260,7 @@ def _execute(
             km=kernel,
         )
     except PapermillExecutionError as failure:
-        status = "failed"
-        error, hint = _failure_text(failure)
+        status, error, hint, details = _failure(run_dir, stage, failure)
     seconds = time.monotonic() - started
     if pool:
         pool.release(kernel)
@@ -256,10 +285,26 @@ def _execute(
         error,
         hint,
         spent,
+        details,
     )
     if output.exists() and renders:
         renders.submit(output, lambda took: spent["seconds"].update({"html (background)": round(took, 3)}))
     return outcome
+
+
+def _interrupted(stage: Stage, run_dir: Path) -> StageOutcome:
+    output = run_dir / stage.notebook
+    if output.exists():
+        render_html(output)
+    return StageOutcome(
+        stage.number,
+        stage.name,
+        stage.notebook,
+        "interrupted",
+        0.0,
+        error="interrupted (Ctrl-C) while no Terraform command ran: the stage stopped where it was",
+        hint=f"check the executed notebook {stage.notebook}, then rerun the run (or this stage)",
+    )
 
 
 def write_summary(result: RunResult) -> Path:
@@ -268,8 +313,9 @@ def write_summary(result: RunResult) -> Path:
         "environment": result.environment,
         "target": result.target,
         "stack": result.stack,
-        "status": "passed" if result.ok else "failed",
+        "status": result.status,
         "stages": [asdict(stage) for stage in result.stages],
+        "notices": result.notices,
     }
     path.write_text(json.dumps(document, indent=2, default=str))
     return path

@@ -14,7 +14,6 @@ import difflib
 import json
 import re
 import shlex
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import config, hints, prereqs
 from .context import StageContext
 from .errors import ApprovalRequired, RunbookError, TerraformError
+from .locks import Lock
 from .results import Report, Table
 from .terraform import TerraformRunner
 
@@ -31,46 +31,6 @@ SECRET_NAME = re.compile(r"password|passwd|secret|token|private_key|credential|a
 BACKEND_ONLY_MODULE = 'terraform {\n  backend "s3" {}\n}\n'
 VERSIONS_SHOWN = 20
 AWS_FIX = "check the credentials and this identity's permissions on the state bucket and lock table"
-
-
-@dataclass(frozen=True)
-class Lock:
-    """A Terraform state lock as the S3 backend writes it (the Info JSON of the lock item or .tflock object)."""
-
-    where: str
-    id: str
-    operation: str
-    who: str
-    version: str
-    created: datetime | None
-    path: str
-
-    @classmethod
-    def from_json(cls, where: str, text: str) -> Lock:
-        info = json.loads(text)
-        return cls(
-            where,
-            info.get("ID", ""),
-            info.get("Operation", ""),
-            info.get("Who", ""),
-            info.get("Version", ""),
-            hints.parse_time(info.get("Created", "")),
-            info.get("Path", ""),
-        )
-
-    @property
-    def since(self) -> str:
-        return f"{self.created:%Y-%m-%d %H:%M:%S} UTC" if self.created else "unknown"
-
-    @property
-    def age(self) -> str:
-        return hints.age_text(self.created) if self.created else "unknown"
-
-    def describe(self) -> str:
-        return (
-            f"lock {self.id} held by {self.who or 'an unknown holder'} for {hints.operation_name(self.operation)} "
-            f"since {self.since} ({self.age} ago)"
-        )
 
 
 def _code(error: ClientError) -> str:

@@ -7,39 +7,26 @@ stream its output line by line into a notebook cell.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import hcl2
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
-from . import deprecations, filecache, hints, versions
+from . import filecache, hints, locks, parsing, recovery, tfmessages, tfprocess, versions
 from .config import read_tfvars
 from .context import StageContext
 from .errors import PrerequisiteError, TerraformError
 from .timings import measure
 
 DEFAULT_LOCK_TIMEOUT = "20s"
-LOCK_INFO = re.compile(
-    r"Error acquiring the state lock.*?Lock Info:\s+ID:\s+(?P<id>\S+).*?Operation:\s+(?P<operation>\S+)"
-    r"\s+Who:\s+(?P<who>\S+).*?Created:\s+(?P<created>[^\n]+)",
-    re.DOTALL,
-)
 VARIABLE_BLOCK = re.compile(r"\bvariable\b")
-LOCKING_OPERATIONS = {"plan": "OperationTypePlan", "apply": "OperationTypeApply"}
 INSTALL_HELP = (
     "install Terraform: macOS `brew tap hashicorp/tap && brew install hashicorp/tap/terraform`; "
     "Debian/Ubuntu from HashiCorp's apt repository (apt.releases.hashicorp.com); "
@@ -54,6 +41,9 @@ class CommandResult:
     stdout: str
     stderr: str
     seconds: float
+    log: str = field(default="", repr=False)
+    interrupted: bool = False
+    rescued_state: str = ""
 
 
 @dataclass
@@ -88,8 +78,7 @@ def declared_variables(stack_dir: Path) -> set[str]:
 
 @filecache.by_content
 def _variables_in(path: Path) -> frozenset[str]:
-    with path.open() as handle:
-        return frozenset(name.strip('"') for block in hcl2.load(handle).get("variable", []) for name in block)
+    return frozenset(name.strip('"') for block in parsing.load_hcl(path).get("variable", []) for name in block)
 
 
 def file_sha256(path: Path) -> str:
@@ -227,65 +216,78 @@ class TerraformRunner:
 
     def run(self, command: str, *args: str, stream: bool = False, check: bool = True, **options: Any) -> CommandResult:
         """Run one Terraform command; raise TerraformError with a hint when it fails and check is set."""
-        started_at = datetime.now(UTC)
         result = self._run_once(command, *args, stream=stream, **options)
-        own_lock = orphaned_own_lock(result, started_at, self.ctx.terraform_data_dir)
+        own_lock = locks.proven_own(result.stderr, result.log) if result.returncode and not result.interrupted else None
         if own_lock:
-            self.force_unlock(own_lock)
+            self.force_unlock(own_lock.id)
             print(
-                f"released lock {own_lock}: this {command} took it, then a retried lock write found it held", flush=True
+                f"released lock {own_lock.id}: this {command} took it (its own log names that ID), then a retried "
+                "lock write found it held",
+                flush=True,
             )
             result = self._run_once(command, *args, stream=stream, **options)
+        if result.returncode and command.split()[0] in ("apply", "destroy", "state"):
+            result.rescued_state = recovery.rescue_errored_state(self.ctx)
+        if result.interrupted:
+            raise self.interrupted(result)
         if check and result.returncode not in (0, 2 if options.get("detailed_exitcode") else 0):
             raise self.error(result)
         return result
 
     def _run_once(self, command: str, *args: str, stream: bool = False, **options: Any) -> CommandResult:
+        process = tfprocess.TerraformProcess(command, self.ctx.run_dir)
+        variables = options.pop("var", None)
+        if variables:
+            # python-terraform would write them to a tmp*.tfvars.json in the system temp dir and keep it.
+            files = [options["var_file"]] if options.get("var_file") else []
+            options["var_file"] = [*files, str(process.var_file(variables))]
         argv = self.builder.generate_cmd_string(command, *args, **options)
-        started = time.monotonic()
         with measure("terraform"):
-            if stream:
-                returncode, stdout, stderr = self._stream(argv, started)
-            else:
-                completed = subprocess.run(
-                    argv, cwd=self.ctx.stack_dir, env=self.environment(), capture_output=True, text=True
-                )
-                returncode, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
-        return CommandResult(command, returncode, stdout, stderr, time.monotonic() - started)
+            finished = process.run(argv, self.ctx.stack_dir, self.environment(), stream=stream)
+        return CommandResult(
+            command,
+            finished.returncode,
+            finished.stdout,
+            finished.stderr,
+            finished.seconds,
+            log=finished.log,
+            interrupted=finished.interrupted,
+        )
 
     def error(self, result: CommandResult) -> TerraformError:
-        text = result.stderr or result.stdout
+        shown = f"environments/{self.ctx.environment}/aws.tfvars"
+        text = tfmessages.point_at_tfvars(result.stderr or result.stdout, self.ctx.settings.tfvars, shown)
         why, fix = hints.fix_for(
             text, f"read the Terraform error above; rerun `terraform {result.command}` after fixing"
         )
-        return TerraformError(result.command, result.returncode, _errors_only(text), why, fix)
+        if "Invalid value for variable" in text:
+            why = "a variable's value breaks the stack's validation rule (Terraform's error below names both)"
+            fix = f"correct that value in {shown}, then plan again (stage 03)"
+        held = locks.Lock.from_error(text)
+        if held is not None:
+            fix = locks.release_instructions(held, self.ctx.environment, self.ctx.target.name, self.ctx.stack)
+        error = TerraformError(result.command, result.returncode, _errors_only(text), why, fix)
+        return self._with_rescue(error, result)
 
-    def _stream(self, argv: list[str], started: float) -> tuple[int, str, str]:
-        process = subprocess.Popen(
-            argv,
-            cwd=self.ctx.stack_dir,
-            env=self.environment(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+    def interrupted(self, result: CommandResult) -> TerraformError:
+        outcome = "stopped" if result.returncode else "finished anyway"
+        error = TerraformError(
+            result.command,
+            result.returncode,
+            _errors_only(result.stderr or result.stdout),
+            f"interrupted (Ctrl-C): Terraform {result.command} {outcome} gracefully, saving the state and releasing "
+            "its lock",
+            "check what the state holds (notebook 07, or `aipx-runbook run --stages state`), then plan and apply "
+            "again (stages 03 and 04)",
         )
-        lines: list[str] = []
-        assert process.stdout is not None and process.stderr is not None
-        # Read stderr beside stdout: a full stderr pipe would otherwise stall Terraform mid-apply.
-        stderr_chunks: list[str] = []
-        reader = threading.Thread(target=lambda: stderr_chunks.append(process.stderr.read()), daemon=True)
-        reader.start()
-        shown = deprecations.StreamFilter()  # stage 02 explains the dynamodb_table warning once
-        for line in process.stdout:
-            lines.append(line)
-            for kept in shown.feed(line):
-                sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
-            sys.stdout.flush()
-        for kept in shown.flush():
-            sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
-        returncode = process.wait()
-        reader.join()
-        return returncode, "".join(lines), "".join(stderr_chunks)
+        error.interrupted = True
+        return self._with_rescue(error, result)
+
+    def _with_rescue(self, error: TerraformError, result: CommandResult) -> TerraformError:
+        if result.rescued_state:
+            rescued = recovery.rescued_text(self.ctx, result.rescued_state)
+            error.details = "\n\n".join(part for part in (error.details, rescued) if part)
+        return error
 
     def init(self, stream: bool = False) -> CommandResult:
         self.check_version()
@@ -358,42 +360,6 @@ class TerraformRunner:
 
     def force_unlock(self, lock_id: str) -> CommandResult:
         return self.run("force-unlock", lock_id, force=IsFlagged, no_color=IsFlagged)
-
-
-def orphaned_own_lock(result: CommandResult, started_at: datetime, data_dir: Path) -> str:
-    """The ID of a lock the failed command took itself, or ''.
-
-    The AWS SDK inside Terraform retries a lock write whose answer it lost; the retry then finds the lock the
-    first attempt took, and Terraform waits on its own lock until -lock-timeout and exits, leaving it held.
-    Such a lock names this user and host and this command's operation, was created while the command ran,
-    and no Terraform process working in the same TF_DATA_DIR (same environment, stack, target) is running.
-    """
-    if result.returncode == 0 or result.command not in LOCKING_OPERATIONS:
-        return ""
-    match = LOCK_INFO.search(result.stderr)
-    if match is None:
-        return ""
-    created = hints.parse_time(match["created"])
-    ours = (
-        match["who"] == f"{getpass.getuser()}@{socket.gethostname()}"
-        and match["operation"] == LOCKING_OPERATIONS[result.command]
-        and created is not None
-        and created >= started_at - timedelta(seconds=1)
-    )
-    return match["id"] if ours and not _terraform_running_in(data_dir) else ""
-
-
-def _terraform_running_in(data_dir: Path) -> bool:
-    marker = f"TF_DATA_DIR={data_dir}".encode()
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() == "terraform" and marker in (comm.parent / "environ").read_bytes().split(
-                b"\0"
-            ):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def _errors_only(text: str) -> str:

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import config, state, timings
+from . import config, state
 from .backend import PUBLIC_ACCESS_BLOCK
 from .config import EnvironmentSettings
 from .context import StageContext
@@ -144,15 +143,7 @@ class Verifier:
         return Check(name, outputs, status, reason)
 
     def _client(self, service: str, attempts: int | None = None) -> Any:
-        if attempts is None:
-            return self.target.client(service)
-        options: dict[str, Any] = {
-            "config": Config(retries={"max_attempts": attempts, "mode": "standard"}),
-            "region_name": self.target.region,
-        }
-        if self.target.is_local:
-            options["endpoint_url"] = self.target.endpoint_url
-        return timings.watch_client(self.target.session().client(service, **options))
+        return self.target.client(service, attempts=attempts)
 
     def _unanswered(self, error: ClientError, operation: str) -> tuple[str, str] | None:
         """SKIP when the emulator does not implement an operation; None when the error is a real answer."""

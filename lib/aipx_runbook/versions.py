@@ -7,8 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-import hcl2
-
+from . import parsing
 from .timings import measure
 
 Version = tuple[int, int, int]
@@ -71,7 +70,7 @@ def required_version(stack_dir: Path) -> str:
         text = path.read_text()
         if "required_version" not in text:  # parsing HCL is slow: skip files that cannot hold it
             continue
-        document = hcl2.loads(text)
+        document = parsing.load_hcl(path)
         for block in document.get("terraform", []):
             value = block.get("required_version")
             if value:

@@ -1,0 +1,87 @@
+"""What the CLI says instead of a traceback: AWS SDK errors and input files turned into FAILED / why / fix."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import isolation
+from .errors import RunbookError
+
+PLAN_JSON_FIX = "make it from a saved plan: `terraform show -json tfplan > plan.json`, then pass --plan-json plan.json"
+
+
+def explain(error: BaseException, what: str) -> RunbookError | None:
+    """A RunbookError for an AWS SDK error, or None for anything else."""
+    if "botocore" not in sys.modules:
+        return None
+    from botocore import exceptions as aws
+
+    if isinstance(error, aws.ProfileNotFound):
+        profile = error.kwargs.get("profile", "")
+        return RunbookError(
+            what,
+            f"the AWS profile '{profile}' (from --profile or AWS_PROFILE) is not in ~/.aws/config or "
+            "~/.aws/credentials",
+            f"create it (`aws configure --profile {profile}` or `aws configure sso --profile {profile}`), pass "
+            "--profile with an existing one, or unset AWS_PROFILE",
+        )
+    if isinstance(error, aws.NoCredentialsError):
+        return RunbookError(
+            what,
+            "no AWS credentials were found (environment, ~/.aws files, SSO, instance role)",
+            "`aws configure` or `aws sso login --profile NAME` and pass --profile NAME; check with "
+            "`aws sts get-caller-identity`",
+        )
+    if isinstance(error, aws.ProxyConnectionError):
+        proxy = error.kwargs.get("proxy_url", "")
+        return RunbookError(
+            what,
+            f"the proxy {proxy} (HTTPS_PROXY/HTTP_PROXY in the environment) could not be reached",
+            "fix or unset HTTPS_PROXY/HTTP_PROXY, or add the AWS endpoint's host to NO_PROXY",
+        )
+    if isinstance(error, aws.EndpointConnectionError):
+        url = error.kwargs.get("endpoint_url", "")
+        proxy = isolation.proxy_for(url)
+        cause = f" through the proxy {proxy} (HTTPS_PROXY/HTTP_PROXY)" if proxy else ""
+        return RunbookError(
+            what,
+            f"could not connect to {url}{cause}",
+            "check the proxy settings (or add the host to NO_PROXY)" if proxy else "check the network and the region",
+        )
+    if isinstance(error, aws.ClientError):
+        detail = error.response.get("Error", {})
+        return RunbookError(
+            what,
+            f"AWS refused: {detail.get('Code', '?')}: {detail.get('Message', '')}",
+            "check the credentials and this identity's permissions for that call",
+        )
+    if isinstance(error, aws.BotoCoreError):
+        return RunbookError(what, str(error), "check the AWS credentials, region and network")
+    return None
+
+
+def read_plan_json(text: str) -> dict[str, Any]:
+    """`terraform show -json` of a saved plan, checked: a missing, invalid or wrongly shaped file is refused."""
+    path = Path(text)
+    if not path.is_file():
+        raise RunbookError("read the plan JSON", f"{path} does not exist (or is not a file)", PLAN_JSON_FIX)
+    try:
+        plan = json.loads(path.read_text())
+    except ValueError as error:
+        raise RunbookError(
+            "read the plan JSON",
+            f"{path} line {getattr(error, 'lineno', '?')}: not valid JSON ({error})",
+            PLAN_JSON_FIX,
+        ) from None
+    if not isinstance(plan, dict) or "planned_values" not in plan or "format_version" not in plan:
+        keys = ", ".join(sorted(plan)[:5]) if isinstance(plan, dict) else type(plan).__name__
+        raise RunbookError(
+            "read the plan JSON",
+            f"{path} is not `terraform show -json` of a saved plan: it has no format_version and planned_values "
+            f"(found: {keys or 'an empty object'})",
+            PLAN_JSON_FIX,
+        )
+    return plan

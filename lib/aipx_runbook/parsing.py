@@ -1,0 +1,25 @@
+"""HCL files (.tf, .tfvars) parsed with python-hcl2, a syntax error named by file, line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from .errors import RunbookError
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    try:
+        with path.open() as handle:
+            return hcl2.load(handle)
+    except Exception as error:  # lark raises several unrelated exception types for a syntax error
+        line, column = getattr(error, "line", None), getattr(error, "column", None)
+        where = f"{path} line {line}, column {column}" if line else str(path)
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RunbookError(
+            f"read {path.name}",
+            f"{where} is not valid HCL: {first}",
+            f"fix the syntax at {path}:{line or 1} (`terraform fmt -check -diff {path}` shows it too)",
+        ) from None
