@@ -76,11 +76,13 @@ def read_plan_json(text: str) -> dict[str, Any]:
             f"{path} line {getattr(error, 'lineno', '?')}: not valid JSON ({error})",
             PLAN_JSON_FIX,
         ) from None
-    if not isinstance(plan, dict) or "planned_values" not in plan or "format_version" not in plan:
+    shaped = isinstance(plan, dict) and "format_version" in plan
+    if not shaped or not ({"planned_values", "resource_changes"} & set(plan)):
         keys = ", ".join(sorted(plan)[:5]) if isinstance(plan, dict) else type(plan).__name__
         raise RunbookError(
             "read the plan JSON",
-            f"{path} is not `terraform show -json` of a saved plan: it has no format_version and planned_values "
+            f"{path} is not `terraform show -json` of a saved plan: it has no format_version and no "
+            "planned_values or resource_changes "
             f"(found: {keys or 'an empty object'})",
             PLAN_JSON_FIX,
         )
