@@ -42,4 +42,5 @@ use_fargate_spot             = true
 lambda_memory_mb   = 256
 log_retention_days = 7
 
+# Destroy empties the data lake, the access-log bucket and the ECR repositories: dev data is disposable.
 force_destroy = true

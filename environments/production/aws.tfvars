@@ -41,3 +41,6 @@ use_fargate_spot             = false
 # Lambda and logs
 lambda_memory_mb   = 1024
 log_retention_days = 365
+
+# Destroy never deletes production data: a non-empty data lake or ECR repository stops it (empty them knowingly).
+force_destroy = false

@@ -43,3 +43,6 @@ use_fargate_spot             = true
 # Lambda and logs
 lambda_memory_mb   = 512
 log_retention_days = 30
+
+# Destroy empties the data lake, the access-log bucket and the ECR repositories: staging holds test data only.
+force_destroy = true

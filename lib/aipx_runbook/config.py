@@ -218,9 +218,10 @@ def _check_types(raw: dict[str, Any], path: Path) -> None:
 
 @filecache.by_content
 def read_tfvars(path: Path) -> dict[str, Any]:
-    """A .tfvars file as plain Python values (python-hcl2 keeps string quotes; they are removed)."""
+    """A .tfvars file as plain Python values (python-hcl2 keeps string quotes; they are removed, and so are its
+    own markers such as ``__comments__`` (python-hcl2 8), which are not variables)."""
     raw = parsing.load_hcl(path)
-    return {name: _unquote(value) for name, value in raw.items()}
+    return {name: _unquote(value) for name, value in raw.items() if not name.startswith("__")}
 
 
 def _unquote(value: Any) -> Any:

@@ -25,10 +25,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import config, plan_record, protection
+from . import config, plan_record, protection, targeting
 from .context import StageContext
 from .errors import RunbookError
 from .review import PlanReview
+from .targeting import ResourceGraph
 from .terraform import PlanMetadata, TerraformRunner, file_sha256, stack_digest
 from .timings import measure
 
@@ -84,15 +85,23 @@ def metadata_path(ctx: StageContext, name: str) -> Path:
     return ctx.run_dir / f"{name}.meta.json"
 
 
-def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]:
-    """Plan (a destroy plan for DESTROY_PLAN), describe it in the run directory and review it."""
+def save(ctx: StageContext, name: str = PLAN, exclude: tuple[str, ...] = ()) -> tuple[PlanMetadata, PlanReview]:
+    """Plan (a destroy plan for DESTROY_PLAN), describe it in the run directory and review it. With ``exclude``,
+    the plan targets every other resource (``targeting``); the metadata lists what it leaves out."""
     prune()
     discard(ctx, name)
     metadata_path(ctx, name).unlink(missing_ok=True)
     plan_record.record_path(ctx.run_dir, name).unlink(missing_ok=True)
     runner = TerraformRunner(ctx)
     path = plan_path(ctx, name)
-    _, metadata = runner.plan(path, destroy=name == DESTROY_PLAN, stream=True)
+    selection = (
+        targeting.select(ResourceGraph.from_dot(runner.graph()), exclude, destroy=name == DESTROY_PLAN)
+        if exclude
+        else None
+    )
+    _, metadata = runner.plan(
+        path, destroy=name == DESTROY_PLAN, stream=True, targets=selection.targets if selection else ()
+    )
     path.chmod(0o600)
     plan = _show(runner, path, metadata.sha256)
     with measure("review"):
@@ -102,6 +111,9 @@ def save(ctx: StageContext, name: str = PLAN) -> tuple[PlanMetadata, PlanReview]
     metadata.run_dir = str(ctx.run_dir)
     metadata.stack_files_digest = stack_digest(ctx.stack_dir, None)
     metadata.tfvars_sha256 = _tfvars_sha256(ctx)
+    if selection:
+        metadata.excluded = list(selection.excluded)
+        metadata.left_out = list(selection.left_out)
     target = metadata_path(ctx, name)
     partial = target.with_name(target.name + ".partial")
     partial.write_text(json.dumps(asdict(metadata), indent=2))
@@ -146,6 +158,12 @@ def load(ctx: StageContext, name: str = PLAN) -> PlanMetadata:
     if problems:
         raise RunbookError("check the saved plan", "; ".join(problems), PLAN_AGAIN)
     return metadata
+
+
+def applied_exclusions(ctx: StageContext) -> list[str]:
+    """What this run's plan (stage 03) left out with ``exclude``; [] for a whole-stack plan or none."""
+    path = metadata_path(ctx, PLAN)
+    return list(json.loads(path.read_text()).get("excluded", [])) if path.exists() else []
 
 
 def _tfvars_sha256(ctx: StageContext) -> str:

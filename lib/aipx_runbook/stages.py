@@ -8,7 +8,20 @@ from typing import Any
 
 import aipx_runbook
 
-from . import approval, backend, cost, deprecations, plan_record, plans, prereqs, registry, reviewed, state, timings
+from . import (
+    approval,
+    backend,
+    cost,
+    deprecations,
+    plan_record,
+    plans,
+    prereqs,
+    registry,
+    reviewed,
+    state,
+    targeting,
+    timings,
+)
 from . import verify as verification
 from .approval import ApprovalRequest
 from .config import read_tfvars
@@ -75,11 +88,13 @@ def init(ctx: StageContext) -> Report:
     return ctx.record(report)
 
 
-def plan(ctx: StageContext) -> Report:
-    metadata, review = plans.save(ctx, plans.PLAN)
+def plan(ctx: StageContext, exclude: object = ()) -> Report:
+    """``exclude``: resource addresses left out of the plan with everything that depends on them (``targeting``)."""
+    metadata, review = plans.save(ctx, plans.PLAN, targeting.parse_exclusions(exclude))
     report = review.report(f"terraform plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
     _refuse_backend_changes(ctx, plans.PLAN, review, report)
+    _note_exclusions(report, metadata)
     report.notes.append(
         f"saved plan sha256 {metadata.sha256[:12]}… (Terraform {metadata.terraform_version}), described in "
         f"{plans.PLAN}.meta.json in the run directory; the plan itself stays in the private plan store, "
@@ -100,6 +115,19 @@ def _refuse_backend_changes(ctx: StageContext, name: str, review: PlanReview, re
     except RunbookError as error:
         error.details = str(report)
         raise
+
+
+def _note_exclusions(report: Report, metadata: plans.PlanMetadata) -> None:
+    if not metadata.excluded:
+        return
+    report.facts["excluded"] = metadata.excluded
+    report.facts["left_out"] = metadata.left_out
+    dependents = [address for address in metadata.left_out if address not in metadata.excluded]
+    report.notes.append(
+        f"a partial plan (-target): it leaves out {', '.join(metadata.excluded)} as asked"
+        + (f", and {', '.join(dependents)} that depend on them" if dependents else "")
+        + "; a plan without exclude covers the whole stack"
+    )
 
 
 def cost_of_plan(ctx: StageContext) -> Report:
@@ -240,7 +268,7 @@ def _masked(value: Any, sensitive: bool, reveal: bool) -> Any:
 def verify(ctx: StageContext) -> Report:
     """Each output checked against the live AWS API (PASS, FAIL or SKIP with the reason)."""
     values = {name: item["value"] for name, item in TerraformRunner(ctx).outputs().items()}
-    report = verification.run(ctx, values, emulated=ctx.target.is_local)
+    report = verification.run(ctx, values, emulated=ctx.target.is_local, excluded=plans.applied_exclusions(ctx))
     report.facts["outputs"] = sorted(values)
     ctx.record(report)
     if not report.ok:
@@ -270,12 +298,14 @@ def _backend_note(ctx: StageContext) -> str:
     return f"the state bucket s3://{ctx.settings.state_bucket}{table} are not part of the stack and stay"
 
 
-def destroy_plan(ctx: StageContext) -> Report:
-    """The destroy plan, saved and reviewed like any plan, before stage 06 may apply it."""
-    metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
+def destroy_plan(ctx: StageContext, exclude: object = ()) -> Report:
+    """The destroy plan, saved and reviewed like any plan, before stage 06 may apply it. ``exclude``: resources
+    kept, with everything they depend on (``targeting``)."""
+    metadata, review = plans.save(ctx, plans.DESTROY_PLAN, targeting.parse_exclusions(exclude))
     report = review.report(f"destroy plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
     _refuse_backend_changes(ctx, plans.DESTROY_PLAN, review, report)
+    _note_exclusions(report, metadata)
     note = deletion_protection_note(ctx)
     if note:
         report.notes.append(note)

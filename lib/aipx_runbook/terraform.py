@@ -65,6 +65,9 @@ class PlanMetadata:
     # The two parts of stack_digest apart, so that a mismatch names which one changed.
     stack_files_digest: str = ""
     tfvars_sha256: str = ""
+    # A plan with exclusions (targeting.py): the resources named, and all it left out because of them.
+    excluded: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
 
 def declared_variables(stack_dir: Path) -> set[str]:
@@ -300,7 +303,13 @@ class TerraformRunner:
             backend_config=self.backend_config(),
         )
 
-    def plan(self, plan_file: Path, destroy: bool = False, stream: bool = False) -> tuple[CommandResult, PlanMetadata]:
+    def graph(self) -> str:
+        """`terraform graph`: the configuration's resources and their dependencies, in DOT."""
+        return self.run("graph").stdout
+
+    def plan(
+        self, plan_file: Path, destroy: bool = False, stream: bool = False, targets: tuple[str, ...] = ()
+    ) -> tuple[CommandResult, PlanMetadata]:
         result = self.run(
             "plan",
             stream=stream,
@@ -311,6 +320,7 @@ class TerraformRunner:
             **self.variable_arguments(),
             out=str(plan_file),
             destroy=IsFlagged if destroy else None,
+            target=list(targets) or None,
         )
         metadata = PlanMetadata(
             plan_file=plan_file.name,

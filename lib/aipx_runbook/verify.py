@@ -95,11 +95,17 @@ class Verifier:
     def state_checks(self) -> list[Check]:
         return [self._guard("state object", "", self.state_object), self._guard("state lock", "", self.no_lock)]
 
-    def output_checks(self, require_contract: bool) -> list[Check]:
+    def output_checks(self, require_contract: bool, excluded: list[str] | tuple[str, ...] = ()) -> list[Check]:
+        """``excluded``: what the applied plan left out (stage 03's ``exclude``): outputs missing because of it
+        are SKIPped with that reason instead of failing."""
         checks: list[Check] = []
         missing = [name for name in CONTRACT_OUTPUTS if name not in self.outputs]
+        left_out = (
+            f"not in the state: the applied plan left out {', '.join(excluded)} (exclude) and what depends on them"
+        )
         if require_contract and missing:
-            checks.append(Check("outputs the runbook relies on", ", ".join(missing), FAIL, "missing from the state"))
+            status, reason = (SKIP, left_out) if excluded else (FAIL, "missing from the state")
+            checks.append(Check("outputs the runbook relies on", ", ".join(missing), status, reason))
         planned: list[tuple[str, tuple[str, ...], Callable[[], Check]]] = [
             ("VPC", ("vpc_id",), self.vpc),
             ("public subnets", ("vpc_id", "public_subnets"), lambda: self.subnets("public_subnets")),
@@ -120,6 +126,9 @@ class Verifier:
         for name, needs, check in planned:
             if all(n in self.outputs for n in needs):
                 checks.append(self._guard(name, ", ".join(needs), check))
+            elif excluded:
+                absent = ", ".join(n for n in needs if n not in self.outputs)
+                checks.append(Check(name, ", ".join(needs), SKIP, f"{absent} {left_out}"))
         if "ecs_cluster_name" in self.outputs and "ecs_service_names" in self.outputs:
             names = list(dict.fromkeys([*EXPECTED_ECS_SERVICES, *self.outputs["ecs_service_names"]]))
             for service in names:
@@ -403,12 +412,14 @@ def _endpoints(text: str) -> set[str]:
     return {part.strip() for part in text.split(",") if part.strip()}
 
 
-def run(ctx: StageContext, outputs: dict[str, Any], emulated: bool) -> Report:
+def run(
+    ctx: StageContext, outputs: dict[str, Any], emulated: bool, excluded: list[str] | tuple[str, ...] = ()
+) -> Report:
     """The state checks, then (for every stack but smoke) the output checks, as one report."""
     verifier = Verifier(ctx, outputs, Expectations.of(ctx.settings), emulated)
     checks = verifier.state_checks()
     if ctx.stack != "smoke":
-        checks += verifier.output_checks(require_contract=ctx.stack == "aipx")
+        checks += verifier.output_checks(require_contract=ctx.stack == "aipx", excluded=excluded)
     return report(checks, ctx.stack)
 
 

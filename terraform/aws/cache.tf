@@ -9,6 +9,7 @@ locals {
     : aws_elasticache_replication_group.this.primary_endpoint_address
   )
   redis_endpoint = "${local.redis_host}:${local.redis_port}"
+  redis_app_user = "${local.name}-app"
 }
 
 resource "aws_elasticache_subnet_group" "this" {
@@ -32,8 +33,8 @@ resource "aws_elasticache_user" "default" {
 
 # For IAM authentication ElastiCache requires user_id == user_name.
 resource "aws_elasticache_user" "app" {
-  user_id       = "${local.name}-app"
-  user_name     = "${local.name}-app"
+  user_id       = local.redis_app_user
+  user_name     = local.redis_app_user
   engine        = "REDIS"
   access_string = "on ~* +@all"
 

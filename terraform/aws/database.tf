@@ -68,9 +68,12 @@ resource "aws_db_instance" "this" {
   auto_minor_version_upgrade = true
   copy_tags_to_snapshot      = true
 
-  deletion_protection       = var.rds_deletion_protection
-  skip_final_snapshot       = var.rds_skip_final_snapshot
-  final_snapshot_identifier = "${local.database_identifier}-final"
+  deletion_protection = var.rds_deletion_protection
+  skip_final_snapshot = var.rds_skip_final_snapshot
+  # Unique per database instance: the UTC time of the plan that created it (fixed by ignore_changes below), so
+  # a second destroy of the environment does not collide with the first one's snapshot
+  # (DBSnapshotAlreadyExists). Find and restore: terraform/aws/README.md, "Final database snapshots".
+  final_snapshot_identifier = "${local.database_identifier}-final-${formatdate("YYYYMMDD-hhmmss", plantimestamp())}"
 
   enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
   performance_insights_enabled          = true
@@ -82,6 +85,9 @@ resource "aws_db_instance" "this" {
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.rds_enhanced_monitoring]
 
   lifecycle {
+    # final_snapshot_identifier holds the creation time; without this every plan would change it.
+    ignore_changes = [final_snapshot_identifier]
+
     precondition {
       condition     = var.rds_max_allocated_storage_gb >= var.rds_allocated_storage_gb
       error_message = "rds_max_allocated_storage_gb must be at least rds_allocated_storage_gb."

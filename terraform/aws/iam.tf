@@ -8,8 +8,14 @@ locals {
   # iam-permissions-boundary.json; the operator policy refuses role changes without it (README, "IAM").
   permissions_boundary_arn = "arn:${local.partition}:iam::${local.account_id}:policy/${var.project}-workload-boundary"
 
-  kafka_topic_arn_pattern = "${replace(aws_msk_cluster.this.arn, ":cluster/", ":topic/")}/*"
-  kafka_group_arn_pattern = "${replace(aws_msk_cluster.this.arn, ":cluster/", ":group/")}/*"
+  # MSK ARNs are <type>/<cluster name>/<cluster UUID>[/<name>]: scoped by the cluster's name, built from it
+  # rather than read from the cluster, so the workloads' permissions do not wait for (or depend on) the
+  # cluster, which takes 25-40 minutes to create. The same for the Redis replication group and user.
+  kafka_arn_prefix          = "arn:${local.partition}:kafka:${local.region}:${local.account_id}"
+  kafka_cluster_arn_pattern = "${local.kafka_arn_prefix}:cluster/${local.name}/*"
+  kafka_topic_arn_pattern   = "${local.kafka_arn_prefix}:topic/${local.name}/*/*"
+  kafka_group_arn_pattern   = "${local.kafka_arn_prefix}:group/${local.name}/*/*"
+  elasticache_arn_prefix    = "arn:${local.partition}:elasticache:${local.region}:${local.account_id}"
 
   workload_role_names = merge(
     { for service in local.ecs_service_names : service => aws_iam_role.ecs_task[service].name },
@@ -24,9 +30,10 @@ data "aws_iam_policy_document" "workload_data_access" {
     for_each = contains(each.value, "kafka") ? [1] : []
 
     content {
-      sid       = "KafkaCluster"
-      actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
-      resources = [aws_msk_cluster.this.arn]
+      sid = "KafkaCluster"
+      # WriteDataIdempotently: producers with idempotence on (the default of every Kafka client >= 3.0).
+      actions   = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"]
+      resources = [local.kafka_cluster_arn_pattern]
     }
   }
 
@@ -59,9 +66,12 @@ data "aws_iam_policy_document" "workload_data_access" {
     for_each = contains(each.value, "redis") ? [1] : []
 
     content {
-      sid       = "RedisIamAuthentication"
-      actions   = ["elasticache:Connect"]
-      resources = [aws_elasticache_replication_group.this.arn, aws_elasticache_user.app.arn]
+      sid     = "RedisIamAuthentication"
+      actions = ["elasticache:Connect"]
+      resources = [
+        "${local.elasticache_arn_prefix}:replicationgroup:${local.name}",
+        "${local.elasticache_arn_prefix}:user:${local.redis_app_user}",
+      ]
     }
   }
 

@@ -2,7 +2,9 @@ locals {
   database_identifier = "${local.name}-postgres"
 
   # Every log group of the stack except the VPC flow log (in module.vpc), created here so that each has
-  # the environment's retention and the stack's KMS key before the service starts writing to it.
+  # the environment's retention and the stack's KMS key before the service starts writing to it. Not here:
+  # RDS enhanced monitoring's RDSOSMetrics, one group per account and region shared by every instance of
+  # every stack (RDS sets its retention, 30 days); see README, "Logs".
   log_groups = merge(
     { for service in local.ecs_service_names : "ecs-${service}" => "/ecs/${local.name}/${service}" },
     { for function in local.lambda_function_names : "lambda-${function}" => "/aws/lambda/${local.name}-${function}" },
@@ -14,6 +16,9 @@ locals {
       "rds-postgresql"   = "/aws/rds/instance/${local.database_identifier}/postgresql"
       "rds-upgrade"      = "/aws/rds/instance/${local.database_identifier}/upgrade"
       "api-cognitive"    = "/aws/apigateway/${local.name}-cognitive"
+      # Created by ECS for Container Insights when the cluster first reports, unless it exists: made here
+      # first (the cluster depends on this resource), so it has the retention and the key too.
+      "ecs-container-insights" = "/aws/ecs/containerinsights/${local.ecs_cluster_name}/performance"
     },
   )
 }

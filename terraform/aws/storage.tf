@@ -75,6 +75,10 @@ resource "aws_s3_bucket_logging" "data_lake" {
   bucket        = aws_s3_bucket.data_lake.id
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "data-lake/"
+
+  # S3 refuses logging into a bucket whose policy does not yet let the logging service write
+  # (InvalidTargetBucketForLogging; found by the emulator lifecycle).
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 # Object events go to EventBridge, where the recorder and later pipelines can subscribe without

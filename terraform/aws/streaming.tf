@@ -1,20 +1,35 @@
 locals {
   kafka_replication_factor  = min(3, var.kafka_broker_count)
   kafka_min_insync_replicas = max(1, local.kafka_replication_factor - 1)
-}
 
-resource "aws_msk_configuration" "this" {
-  name           = local.name
-  description    = "Broker settings of ${local.name}"
-  kafka_versions = [var.kafka_version]
-
-  server_properties = <<-PROPERTIES
+  kafka_server_properties = <<-PROPERTIES
     auto.create.topics.enable=false
     default.replication.factor=${local.kafka_replication_factor}
     min.insync.replicas=${local.kafka_min_insync_replicas}
     num.partitions=${var.kafka_broker_count}
     unclean.leader.election.enable=false
   PROPERTIES
+  # A configuration supports the Kafka versions it was created for, and changing kafka_versions replaces it.
+  # aws_msk_configuration has no name_prefix, so the name carries the version and a hash of the properties:
+  # a new version gets a new configuration, created (create_before_destroy) and switched to by the cluster
+  # before the old one, still in use until then, is deleted. MSK names: letters, digits and hyphens.
+  kafka_configuration_name = join("-", [
+    local.name,
+    "kafka",
+    replace(var.kafka_version, ".", "-"),
+    substr(sha256(local.kafka_server_properties), 0, 8),
+  ])
+}
+
+resource "aws_msk_configuration" "this" {
+  name              = local.kafka_configuration_name
+  description       = "Broker settings of ${local.name} (Kafka ${var.kafka_version})"
+  kafka_versions    = [var.kafka_version]
+  server_properties = local.kafka_server_properties
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "aws_msk_cluster" "this" {

@@ -63,7 +63,7 @@ variable "kms_key_administrator_arns" {
 }
 
 variable "force_destroy" {
-  description = "Allow terraform destroy to delete the non-empty data lake bucket and ECR repositories (dev only)."
+  description = "Let terraform destroy delete the data lake and access-log buckets and the ECR repositories with their objects and images (dev and staging: true; production: false, so its data is never deleted by a destroy)."
   type        = bool
   default     = false
 }
@@ -333,12 +333,24 @@ variable "container_image_tag" {
   description = "Image tag the ECS task definitions run from each service's ECR repository (pushed by the Phase 1 pipeline)."
   type        = string
   default     = "bootstrap"
+
+  validation {
+    # Docker's tag grammar, which ECR enforces: up to 128 characters, no leading period or hyphen.
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.container_image_tag))
+    error_message = "container_image_tag must be an image tag: 1-128 letters, digits, _, . or -, not starting with . or -."
+  }
 }
 
 variable "oms_grpc_port" {
   description = "Port of the OMS gRPC server inside the VPC."
   type        = number
   default     = 50051
+
+  validation {
+    # Fargate containers run without root privileges by convention here, so no port below 1024.
+    condition     = var.oms_grpc_port >= 1024 && var.oms_grpc_port <= 65535 && floor(var.oms_grpc_port) == var.oms_grpc_port
+    error_message = "oms_grpc_port must be a whole number between 1024 and 65535."
+  }
 }
 
 ################################################################################
@@ -359,6 +371,13 @@ variable "lambda_runtime" {
   description = "Lambda runtime of the functions (placeholder handlers are Python)."
   type        = string
   default     = "python3.12"
+
+  validation {
+    # The placeholder handler is Python, and the functions run on arm64: a Python runtime Lambda supports on
+    # Graviton (python3.9 and later).
+    condition     = can(regex("^python3\\.(9|[1-9][0-9])$", var.lambda_runtime))
+    error_message = "lambda_runtime must be a Python runtime from python3.9 on, such as python3.12 (the placeholder handler is Python)."
+  }
 }
 
 variable "lambda_timeout_seconds" {

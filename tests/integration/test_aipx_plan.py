@@ -61,13 +61,13 @@ class PlannedEnvironment:
 
 
 def _copy_project(root: Path) -> Path:
-    """environments/ and terraform/aws of the checkout: init writes .terraform.lock.hcl next to the stack, and
-    a lock file made from a mirror holds only this platform's checksum, which must not land in the checkout."""
+    """environments/ and terraform/aws of the checkout (with its committed .terraform.lock.hcl): init runs in
+    the copy, so whatever it writes next to the stack never lands in the checkout."""
     shutil.copytree(PROJECT_ROOT / "environments", root / "environments")
     shutil.copytree(
         PROJECT_ROOT / "terraform" / "aws",
         root / "terraform" / "aws",
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan"),
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"),
     )
     return root
 

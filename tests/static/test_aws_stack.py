@@ -38,7 +38,7 @@ ENVIRONMENTS = ("dev", "staging", "production")
 TFVARS = {env: REPO / "environments" / env / "aws.tfvars" for env in ENVIRONMENTS}
 CHECKOV_REQUIREMENTS = REPO / "tests" / "static" / "requirements-checkov.txt"
 LAMBDA_PLACEHOLDER = STACK / "lambda_placeholder"
-COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*")
 
 # The variables other parts of the project code against: name -> type.
 CONTRACT_VARIABLES = {
@@ -840,6 +840,13 @@ def test_terraform_init_installs_only_hashicorp_aws(initialised_stack: tuple[Pat
     stack, _ = initialised_stack
     lock = parse(stack / ".terraform.lock.hcl")
     assert [list(block) for block in lock["provider"]] == [["registry.terraform.io/hashicorp/aws"]]
+
+
+@pytest.mark.xdist_group("terraform_init")
+def test_terraform_init_keeps_the_committed_lock_file(initialised_stack: tuple[Path, dict[str, str]]) -> None:
+    """init with the committed lock file installs exactly the locked build and rewrites nothing."""
+    stack, _ = initialised_stack
+    assert (stack / ".terraform.lock.hcl").read_text() == (STACK / ".terraform.lock.hcl").read_text()
 
 
 @pytest.mark.xdist_group("terraform_init")

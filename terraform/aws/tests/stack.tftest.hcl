@@ -177,3 +177,53 @@ run "environment_names_are_validated" {
 
   expect_failures = [var.environment]
 }
+
+run "oms_grpc_port_is_validated" {
+  command = plan
+
+  variables {
+    oms_grpc_port = 80
+  }
+
+  expect_failures = [var.oms_grpc_port]
+}
+
+run "lambda_runtime_is_validated" {
+  command = plan
+
+  variables {
+    lambda_runtime = "nodejs20.x"
+  }
+
+  expect_failures = [var.lambda_runtime]
+}
+
+run "container_image_tag_is_validated" {
+  command = plan
+
+  variables {
+    container_image_tag = "-latest:v1"
+  }
+
+  expect_failures = [var.container_image_tag]
+}
+
+# A new Kafka version gets a configuration of its own (create_before_destroy swaps it under the cluster), and
+# the final database snapshot is named after the instance's creation time, so a second destroy cannot collide.
+run "kafka_configuration_and_final_snapshot_names_are_unique" {
+  command = plan
+
+  variables {
+    kafka_version = "3.7.0"
+  }
+
+  assert {
+    condition     = startswith(aws_msk_configuration.this.name, "aipx-dev-kafka-3-7-0-") && length(aws_msk_configuration.this.name) == length("aipx-dev-kafka-3-7-0-") + 8
+    error_message = "the MSK configuration's name carries the Kafka version and a hash of its properties"
+  }
+
+  assert {
+    condition     = can(regex("^aipx-dev-postgres-final-[0-9]{8}-[0-9]{6}$", aws_db_instance.this.final_snapshot_identifier))
+    error_message = "the final snapshot is named <identifier>-final-<UTC creation time>"
+  }
+}
