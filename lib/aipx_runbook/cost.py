@@ -48,9 +48,20 @@ SIZING_VARIABLES = (
 SERVICES = ("data-ingestion", "oms")
 NOT_COVERED = (
     "Not in the estimate: data transfer (between AZs and out to the internet), KMS keys, Secrets Manager, ECR, "
-    "CloudWatch metrics and alarms (Container Insights among them), SQS, Cloud Map, backups beyond the free "
-    "allowance, the AWS support plan, free tiers, and tax (Korean VAT adds 10%)."
+    "SQS, Cloud Map, backups beyond the free allowance, the AWS support plan, free tiers, and tax (Korean VAT adds "
+    "10%). Also not priced, as they depend on traffic no setting fixes: X-Ray traces (every Lambda traces "
+    "actively: $5.00 per million traces recorded beyond 100,000 free a month) and ECS Container Insights "
+    "(on in every cluster: billed as CloudWatch custom metrics, about a dozen per task and service, plus the "
+    "ingestion of its performance log group, beyond the logs volume assumed here), CloudWatch alarms and "
+    "dashboards."
 )
+# How each price was obtained, as the line items show it: a list price, or one derived from other prices.
+BASIS_LABELS = {
+    "transcribed": "list",
+    "price-list-api": "list (Price List API)",
+    "derived": "derived",
+    "approximate": "approximate",
+}
 
 
 @dataclass(frozen=True)
@@ -320,11 +331,21 @@ class Estimate:
                     "unit_price": line.price.value,
                     "monthly_usd": round(line.monthly_usd, 2),
                     "price_key": line.price.key,
+                    "price_basis": BASIS_LABELS.get(line.price.basis, line.price.basis),
                 }
                 for line in self.lines
             ],
             "unpriced": self.unpriced,
+            "on_demand_usd_by_price_basis": self.by_price_basis(),
         }
+
+    def by_price_basis(self) -> dict[str, float]:
+        """How much of the on-demand total rests on list prices and how much on derived ones."""
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            label = BASIS_LABELS.get(line.price.basis, line.price.basis)
+            totals[label] = round(totals.get(label, 0.0) + line.monthly_usd, 2)
+        return totals
 
 
 def price(
@@ -381,6 +402,10 @@ def _network_usage(
     usages = [Usage("network", f"{nat_gateways} × NAT gateway", "nat_gateway.hour", nat_gateways * hours)]
     if nat_gateways:
         usages.append(Usage("network", "NAT data processed", "nat_gateway.gb", assumptions.nat_processed_gb))
+        # Each public NAT gateway holds an Elastic IP: a public IPv4 address, billed by the hour since 2024.
+        usages.append(
+            Usage("network", f"{nat_gateways} × public IPv4 (NAT EIP)", "vpc.public_ipv4.hour", nat_gateways * hours)
+        )
     for kind, count in (("alb", albs), ("nlb", nlbs)):
         name = "application" if kind == "alb" else "network"
         usages.append(Usage("network", f"{count} × {name} load balancer", f"{kind}.hour", count * hours))
@@ -760,6 +785,7 @@ def report(estimates: list[Estimate], chart: bool = True) -> Report:
             f"{line.usage.quantity:,.2f}",
             line.price.unit,
             _decimal(line.price.value),
+            BASIS_LABELS.get(line.price.basis, line.price.basis),
             f"{line.monthly_usd:,.2f}",
         ]
         for est in estimates
@@ -772,6 +798,11 @@ def report(estimates: list[Estimate], chart: bool = True) -> Report:
         for est in estimates
     ]
     header += [f"{est.environment}: not priced: {item}" for est in estimates for item in est.unpriced]
+    header += [
+        f"{est.environment}: of ${est.on_demand:,.0f} on demand, "
+        + ", ".join(f"${usd:,.0f} rests on {label} prices" for label, usd in est.by_price_basis().items())
+        for est in estimates
+    ]
     header.append(NOT_COVERED)
     return Report(
         "Monthly cost estimate",
@@ -791,9 +822,10 @@ def report(estimates: list[Estimate], chart: bool = True) -> Report:
                 "By component, on demand (USD/month)",
             ),
             Table(
-                ["environment", "component", "item", "quantity", "unit", "unit price", "USD/month"],
+                ["environment", "component", "item", "quantity", "unit", "unit price", "basis", "USD/month"],
                 item_rows,
-                "Line items",
+                "Line items (basis: list = the Seoul list price; derived = computed from other prices, see "
+                "`aipx-runbook prices show`)",
             ),
         ],
         notes=header + notes,

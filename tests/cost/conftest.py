@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROUND_PRICES = {
     "nat_gateway.hour": 0.5,
     "nat_gateway.gb": 0.1,
+    "vpc.public_ipv4.hour": 0.01,
     "alb.hour": 0.3,
     "alb.lcu_hour": 0.02,
     "nlb.hour": 0.2,

@@ -19,7 +19,8 @@ from aipx_runbook.errors import RunbookError
 EXPECTED_COMPONENTS = {
     # 3 NAT (no single NAT, 3 AZs) × 720 h × 0.5 + 10 GB × 0.1 + ALB 720 × 0.3 + 2 LCU × 720 × 0.02
     # + NLB 720 × 0.2 + 2 NLCU × 720 × 0.01 + 1 endpoint × 3 AZs × 720 × 0.05 + 100 GB × 0.01
-    "network": 1080 + 1 + 216 + 28.8 + 144 + 14.4 + 108 + 1,
+    # + 3 NAT EIPs (public IPv4) × 720 h × 0.01
+    "network": 1080 + 1 + 216 + 28.8 + 144 + 14.4 + 108 + 1 + 21.6,
     "streaming": 3 * 720 * 2.0 + 3 * 100 * 0.1,  # brokers, then 3 × 100 GB of broker storage
     "cache": 3 * (1 + 1) * 720 * 1.0,  # 3 node groups × (1 primary + 1 replica)
     "database": 720 * 4.0 + 100 * 0.2,  # Multi-AZ instance and Multi-AZ storage
@@ -29,7 +30,7 @@ EXPECTED_COMPONENTS = {
     "api": 3 * 1.0,
     "logs": 12 * 0.5 + 12 * 30 / 30 * 0.03,  # ingested; stored = 12 GB × 30 days retention ÷ 30-day month
 }
-ON_DEMAND = 13346.96
+ON_DEMAND = 13368.56
 RDS_INSTANCE, CACHE_NODES, FARGATE = 720 * 4.0, 6 * 720 * 1.0, 144.0
 EXPECTED_SCENARIOS = {
     "on_demand": ON_DEMAND,
@@ -59,7 +60,7 @@ def test_single_az_database_and_single_nat_use_their_own_prices(project: Path) -
     tfvars.write_text(text.replace("single_nat_gateway            = false", "single_nat_gateway = true"))
     components = cost.estimate("dev").by_component()
     assert components["database"] == pytest.approx(720 * 2.0 + 100 * 0.1)
-    assert components["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 2 * 720 * 0.5)
+    assert components["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 2 * 720 * (0.5 + 0.01))
 
 
 def test_arm_functions_use_the_arm_duration_price(project: Path) -> None:
@@ -206,8 +207,8 @@ def test_the_current_state_is_what_exists_before_the_plan(project: Path) -> None
     nat["change"]["before"], nat["change"]["after"] = nat["change"]["after"], None  # being destroyed
     current = cost.estimate("dev", plan, "before")
     planned = cost.estimate("dev", plan, "after")
-    assert current.on_demand == pytest.approx(EXPECTED_COMPONENTS["database"] + 720 * 0.5 + 10 * 0.1)
-    assert planned.by_component()["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 720 * 0.5)
+    assert current.on_demand == pytest.approx(EXPECTED_COMPONENTS["database"] + 720 * (0.5 + 0.01) + 10 * 0.1)
+    assert planned.by_component()["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 720 * (0.5 + 0.01))
 
 
 def test_what_a_plan_cannot_price_is_listed_not_dropped(project: Path) -> None:
