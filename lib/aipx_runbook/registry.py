@@ -8,8 +8,9 @@ a real ``bool``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ CLI_BOOLEANS = {"True": True, "true": True, "False": False, "false": False}
 class Parameter:
     name: str
     type: type
-    default: Any
+    default: Any = field(hash=False)  # a list default (exclude) is not hashable
     help: str
 
     @property
@@ -88,7 +89,21 @@ STAGES: tuple[Stage, ...] = (
         ),
     ),
     Stage("02", "init", "02_init.ipynb", ALL_COMMON),
-    Stage("03", "plan", "03_plan.ipynb", ALL_COMMON),
+    Stage(
+        "03",
+        "plan",
+        "03_plan.ipynb",
+        (
+            *ALL_COMMON,
+            Parameter(
+                "exclude",
+                list,
+                [],
+                "Resource addresses to leave out, with all that depends on them (a -target plan); empty: the whole "
+                "stack",
+            ),
+        ),
+    ),
     Stage(
         "04",
         "apply",
@@ -123,6 +138,12 @@ STAGES: tuple[Stage, ...] = (
         "06_destroy.ipynb",
         (
             *ALL_COMMON,
+            Parameter(
+                "exclude",
+                list,
+                [],
+                "Resource addresses to keep, with all they depend on (a -target destroy plan); empty: everything",
+            ),
             Parameter("confirm", str, "", "Type the environment's name to approve destroying it"),
             Parameter("allow_production_destroy", bool, False, "Second approval, required for production"),
         ),
@@ -230,6 +251,8 @@ def parse_cli(name: str, text: str, stages: Iterable[Stage]) -> Any:
         return CLI_BOOLEANS[text]
     if parameter.type is str:
         return text
+    if parameter.type is list:  # -p exclude=a.b,c.d: a comma-separated list of names
+        return [item for item in re.split(r"[,\s]+", text.strip()) if item]
     try:
         return parameter.type(text)
     except ValueError:
