@@ -94,7 +94,7 @@ def _init_and_plan(ui, stack: str) -> NotebookPage:
     if stack != "smoke":
         plan.set_parameter("stack", f'"{stack}"')
     _run_all(plan)
-    assert ELAPSED.search(plan.cell_output("stages.plan(ctx)").inner_text()), "plan streams, with elapsed time"
+    assert ELAPSED.search(plan.cell_output("stages.plan(ctx").inner_text()), "plan streams, with elapsed time"
     return plan
 
 
@@ -123,7 +123,7 @@ def test_02_03_the_plan_is_grouped_by_component_left_aligned_and_streamed(ui) ->
     stack.mkdir()
     (stack / "main.tf").write_text(COMPONENTS_STACK)
     page = _init_and_plan(ui, str(stack))
-    review = page.cell_output("stages.plan(ctx)")
+    review = page.cell_output("stages.plan(ctx")
     assert review.locator("table").first.locator("caption").inner_text().startswith("Changes per component")
     groups = review.locator("details")
     titles = [groups.nth(i).locator("summary").inner_text() for i in range(groups.count())]
