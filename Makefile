@@ -8,7 +8,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 # The runbook and the tests find the pinned Terraform here when make had to fetch it.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test test-ui lint bench notebooks terraform clean
+.PHONY: demo test test-ui test-lifecycle lint bench notebooks terraform clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/ter
 test-ui: terraform
 	@$(BIN)/python tests/browser/ui_lab.py --explain
 	$(BIN)/python -m pytest -m browser -n 0 -rs tests/browser
+
+# The AIPX stack's two-cycle apply/verify/destroy lifecycle on the emulator (about 8.5 minutes on 2 cores).
+test-lifecycle: terraform
+	AIPX_RUN_LIFECYCLE=1 $(BIN)/python -m pytest -n 0 -rs tests/integration/test_aipx_lifecycle.py
 
 bench: terraform
 	$(BIN)/python bench/full_run.py

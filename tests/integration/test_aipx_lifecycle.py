@@ -8,6 +8,7 @@ workspace and server of its own. What moto cannot create is left out (aipx_lifec
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,16 @@ from aipx_lifecycle import (
 from aipx_runbook import emulator, stages
 from terraform_mirror import ProviderInstallation
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("aipx_lifecycle")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("aipx_lifecycle"),
+    # About 8.5 minutes on a quiet 2-core machine (33 under load); passed once so far, so not yet in every
+    # `make test`: `make test-lifecycle` (or AIPX_RUN_LIFECYCLE=1) runs it.
+    pytest.mark.skipif(
+        os.environ.get("AIPX_RUN_LIFECYCLE", "") != "1",
+        reason="the AIPX emulator lifecycle (two cycles, ~8.5 min) runs with `make test-lifecycle`",
+    ),
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENT = "staging"
