@@ -239,12 +239,7 @@ class TerraformRunner:
 
     def _run_once(self, command: str, *args: str, stream: bool = False, **options: Any) -> CommandResult:
         process = tfprocess.TerraformProcess(command, self.ctx.run_dir)
-        variables = options.pop("var", None)
-        if variables:
-            # python-terraform would write them to a tmp*.tfvars.json in the system temp dir and keep it.
-            files = [options["var_file"]] if options.get("var_file") else []
-            options["var_file"] = [*files, str(process.var_file(variables))]
-        argv = self.builder.generate_cmd_string(command, *args, **options)
+        argv = self.command_line(process, command, *args, **options)
         with measure("terraform"):
             finished = process.run(argv, self.ctx.stack_dir, self.environment(), stream=stream)
         return CommandResult(
@@ -256,6 +251,15 @@ class TerraformRunner:
             log=finished.log,
             interrupted=finished.interrupted,
         )
+
+    def command_line(self, process: tfprocess.TerraformProcess, command: str, *args: str, **options: Any) -> list[str]:
+        """The argv of one call, its ``var`` values in the process's private var file: python-terraform would write
+        them to a tmp*.tfvars.json in the system temp dir and keep it."""
+        variables = options.pop("var", None)
+        if variables:
+            files = [options["var_file"]] if options.get("var_file") else []
+            options["var_file"] = [*files, str(process.var_file(variables))]
+        return self.builder.generate_cmd_string(command, *args, **options)
 
     def error(self, result: CommandResult) -> TerraformError:
         shown = f"environments/{self.ctx.environment}/aws.tfvars"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from python_terraform import IsFlagged
 
-from aipx_runbook import config, emulator, runbook, stages, state
+from aipx_runbook import config, emulator, runbook, stages, state, tfprocess
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
@@ -87,10 +87,12 @@ def _ctx(endpoint: str, stack: Path, run_dir: Path, locking: str = "dynamodb") -
 
 def _apply(ctx, **variables) -> None:
     runner = TerraformRunner(ctx)
-    argv = runner.builder.generate_cmd_string(
-        "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, var=variables or None
+    private = tfprocess.TerraformProcess("apply", ctx.run_dir)
+    argv = runner.command_line(
+        private, "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, var=variables or None
     )
     completed = subprocess.run(argv, cwd=ctx.stack_dir, env=runner.environment(), capture_output=True, text=True)
+    shutil.rmtree(private.folder, ignore_errors=True)
     assert completed.returncode == 0, completed.stderr
 
 
@@ -103,8 +105,9 @@ def _deployed(ctx) -> None:
 def _killed_apply(ctx) -> None:
     """A real apply, SIGKILLed while its provisioner runs: it leaves its lock behind, as a cancelled CI job does."""
     runner = TerraformRunner(ctx)
-    argv = runner.builder.generate_cmd_string(
-        "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, var={"pause": 300}
+    private = tfprocess.TerraformProcess("apply", ctx.run_dir)
+    argv = runner.command_line(
+        private, "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, var={"pause": 300}
     )
     process = subprocess.Popen(
         argv,
@@ -122,6 +125,7 @@ def _killed_apply(ctx) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     process.stdout.close()
+    shutil.rmtree(private.folder, ignore_errors=True)
 
 
 def test_state_list_and_show_mask_what_is_sensitive(moto_server, reset_emulator, tmp_path, stack) -> None:

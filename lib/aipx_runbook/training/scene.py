@@ -18,7 +18,7 @@ from pathlib import Path
 
 from python_terraform import IsFlagged
 
-from .. import backend, config
+from .. import backend, config, tfprocess
 from ..context import StageContext, open_stage
 from ..errors import EmulatorError, RunbookError
 from ..terraform import TerraformRunner
@@ -94,8 +94,9 @@ def killed_apply(ctx: StageContext, wait_for: str, **variables: object) -> None:
     """A real apply, SIGKILLed once its output shows ``wait_for``: it leaves its lock behind, as a cancelled
     CI job or a closed laptop does."""
     runner = initialised(ctx)
-    argv = runner.builder.generate_cmd_string(
-        "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, **_with(runner, variables)
+    private = tfprocess.TerraformProcess("apply", ctx.run_dir)
+    argv = runner.command_line(
+        private, "apply", auto_approve=IsFlagged, input=False, no_color=IsFlagged, **_with(runner, variables)
     )
     process = subprocess.Popen(
         argv,
@@ -118,6 +119,7 @@ def killed_apply(ctx: StageContext, wait_for: str, **variables: object) -> None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         process.stdout.close()
+        shutil.rmtree(private.folder, ignore_errors=True)
     if not any(wait_for in line for line in seen):
         raise RunbookError(
             "set the scene: kill an apply mid-way",
