@@ -8,5 +8,5 @@ import time as _time
 # validation never checks the IRI formats it adds. Without it, jsonschema leaves those formats unchecked.
 _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-# When the package began importing: stages.py records the import time of what a notebook's first cell loads.
+# When the package began importing: stages/__init__.py records the import time of what a notebook's first cell loads.
 IMPORT_STARTED = _time.perf_counter()

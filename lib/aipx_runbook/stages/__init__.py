@@ -8,7 +8,7 @@ from typing import Any
 
 import aipx_runbook
 
-from . import (
+from .. import (
     approval,
     backend,
     cost,
@@ -22,16 +22,16 @@ from . import (
     targeting,
     timings,
 )
-from . import verify as verification
-from .approval import ApprovalRequest
-from .config import read_tfvars
-from .context import StageContext, open_stage
-from .errors import ApprovalRequired, RunbookError, TerraformError
-from .interactive import is_interactive
-from .notebook_guard import REVEALED_MARKER
-from .results import Report, Table
-from .review import MASK, PlanReview
-from .terraform import CommandResult, TerraformRunner
+from .. import verify as verification
+from ..approval import ApprovalRequest
+from ..config import read_tfvars
+from ..context import StageContext, open_stage
+from ..errors import ApprovalRequired, RunbookError, TerraformError
+from ..interactive import is_interactive
+from ..notebook_guard import REVEALED_MARKER
+from ..results import Report, Table
+from ..review import MASK, PlanReview
+from ..terraform import CommandResult, TerraformRunner
 
 start = open_stage
 
