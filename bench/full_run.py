@@ -37,8 +37,9 @@ from typing import Any
 
 import boto3
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' shared modules
+from paths import PROJECT_ROOT  # noqa: E402
+
 SMOKE = PROJECT_ROOT / "terraform" / "smoke"
 BUCKET, TABLE, KEY, REGION = (
     "aipx-terraform-state",

@@ -11,8 +11,7 @@ import pytest
 
 from aipx_runbook import emulator
 from aipx_runbook.aws import AwsTarget
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from paths import PROJECT_ROOT
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ import pytest
 
 from aipx_runbook import versions
 from aipx_runbook.toolchain import platform_name
+from paths import PROJECT_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
-AIPX_STACK = REPO / "terraform" / "aws"
+AIPX_STACK = PROJECT_ROOT / "terraform" / "aws"
 MIRROR_VARIABLE = "AIPX_TF_PROVIDER_MIRROR"
 # Where machine images and Terraform's own conventions put provider directories.
 KNOWN_MIRRORS = (

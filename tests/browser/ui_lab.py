@@ -19,7 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script: tests/ for `paths`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from paths import PROJECT_ROOT  # noqa: E402
+
 BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = [
     "--no-sandbox",  # the tests run as root in CI

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import prices
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from paths import PROJECT_ROOT
 
 # Round prices, so that every expected figure in the tests can be worked out by hand.
 ROUND_PRICES = {

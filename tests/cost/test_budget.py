@@ -17,6 +17,7 @@ from aipx_runbook import budget, cli, config
 from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.config import BudgetSettings, EnvironmentSettings
 from aipx_runbook.errors import UsageError
+from paths import PROJECT_ROOT
 
 NAME = "AIPX Monthly Budget (dev)"
 
@@ -194,7 +195,7 @@ def test_cli_ensures_the_budget_of_an_environment(
 @pytest.mark.notebooks
 @pytest.mark.usefixtures("reset_emulator")
 def test_the_budget_notebook_runs_headless(emulator_target: AwsTarget, tmp_path: Path) -> None:
-    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "08_budget.ipynb"
+    notebook = PROJECT_ROOT / "notebooks" / "08_budget.ipynb"
     executed = papermill.execute_notebook(
         str(notebook), str(tmp_path / "08_budget.ipynb"), parameters={"environment": "staging"}, progress_bar=False
     )

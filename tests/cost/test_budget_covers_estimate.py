@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from paths import PROJECT_ROOT
+
 ENVIRONMENTS = ("dev", "staging", "production")
 MARGIN = 1.15  # usage the estimate cannot know (traffic, logs, data): 15% above the estimate
 
@@ -22,7 +22,7 @@ def estimates() -> dict[str, dict]:
         [sys.executable, "-m", "aipx_runbook.cli", "cost", "--env", "all", "--format", "json"],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=PROJECT_ROOT,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -31,7 +31,7 @@ def estimates() -> dict[str, dict]:
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_budget_is_at_least_the_estimate_plus_a_margin(estimates: dict[str, dict], environment: str) -> None:
-    settings = tomllib.loads((REPO / "environments" / environment / "runbook.toml").read_text())
+    settings = tomllib.loads((PROJECT_ROOT / "environments" / environment / "runbook.toml").read_text())
     budget = settings["budget"]["monthly_limit_usd"]
     scenarios = estimates[environment]["scenarios"]
     optimised, on_demand = scenarios["optimised"]["monthly_usd"], scenarios["on_demand"]["monthly_usd"]

@@ -14,6 +14,7 @@ from aipx_runbook import cli, config, cost, plans, prices, terraform
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import RunbookError
+from paths import PROJECT_ROOT
 
 # Worked out by hand from SIZING_TFVARS, ASSUMPTIONS_TOML (720 hours) and ROUND_PRICES in conftest.py.
 EXPECTED_COMPONENTS = {
@@ -302,7 +303,7 @@ def test_the_shipped_table_prices_the_seeds_sizing() -> None:
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "production"])
 def test_each_environment_of_the_checkout_is_estimated(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIPX_PROJECT_ROOT", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.setenv("AIPX_PROJECT_ROOT", str(PROJECT_ROOT))
     settings = config.load_environment(environment)
     estimate = cost.estimate(environment)
     assert estimate.table.region == settings.region

@@ -24,12 +24,12 @@ from aipx_runbook.context import StageContext, open_stage
 from aipx_runbook.results import Report
 from aipx_runbook.review import COMPONENTS, SHARED
 from aipx_runbook.terraform import TerraformRunner
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 # One group: under xdist every test of the module shares one worker, so the plans are made once.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("aipx_plan")]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("dev", "production")
 
 

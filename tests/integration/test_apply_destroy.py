@@ -20,9 +20,9 @@ from aipx_runbook import plans, runbook, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
 from aipx_runbook.terraform import file_sha256
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMOKE = PROJECT_ROOT / "terraform" / "smoke"
 BACKEND = 'terraform {\n  backend "s3" {}\n}\nvariable "environment" {\n  type = string\n}\n'
 ELAPSED = re.compile(r"^\[\s*(\d+\.\d)s\] (.*)$")

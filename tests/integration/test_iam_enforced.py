@@ -26,11 +26,11 @@ import iam_emulator
 import pytest
 
 from aipx_runbook.local_credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("iam_enforced")]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = PROJECT_ROOT / "terraform" / "aws"
 OPERATOR_POLICIES = {
     f"aipx-terraform-operator{p.stem.removeprefix('iam-policy')}": p for p in sorted(STACK.glob("iam-policy*.json"))

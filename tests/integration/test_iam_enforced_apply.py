@@ -15,17 +15,16 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import iam_emulator
 import pytest
 from test_iam_enforced import BOUNDARY, NEEDS_NO_GRANT, OPERATOR_POLICIES, _document, _grants, key_policy
 
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("iam_enforced_apply")]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = PROJECT_ROOT / "terraform" / "aws"
 # Everything these need is applied with them. Not applied: MSK (moto's cluster never leaves CREATING), the Redis
 # replication group, user group and subnet group (moto has no CreateUserGroup, no DeleteCacheSubnetGroup), and what

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from paths import PROJECT_ROOT
+
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "aipx_runbook.cli"]
 STACK = """
 terraform {

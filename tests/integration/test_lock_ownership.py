@@ -22,6 +22,7 @@ from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import TerraformError
 from aipx_runbook.terraform import TerraformRunner
+from paths import TEST_DATA
 
 pytestmark = pytest.mark.integration
 STACK = """
@@ -110,7 +111,7 @@ def test_two_concurrent_applies_from_two_data_directories_never_steal_the_lock(
 
 
 def test_a_lock_proven_by_the_own_log_is_recognised_and_no_other(tmp_path) -> None:
-    captured = (Path(__file__).parents[1] / "data" / "errors" / "state-locked.txt").read_text()
+    captured = (TEST_DATA / "errors" / "state-locked.txt").read_text()
     lock = locks.Lock.from_error(captured)
     assert lock is not None
     own_log = (

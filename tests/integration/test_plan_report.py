@@ -18,10 +18,10 @@ from aipx_runbook import plan_record, report_markdown, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.plan_record import PlanRecord
 from golden import GOLDEN, UPDATE, assert_matches_golden, normalise
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("plan_report")]
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACTIONS_ENV = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/aipx", "GITHUB_RUN_ID": "42"}
 
 

@@ -14,10 +14,11 @@ import pytest
 from aipx_runbook import plans, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
+from paths import TEST_DATA
 from terraform_mirror import ProviderInstallation
 
 pytestmark = pytest.mark.integration
-STACK = Path(__file__).resolve().parents[1] / "data" / "stacks" / "backend_import"
+STACK = TEST_DATA / "stacks" / "backend_import"
 BUCKET = "aipx-terraform-state"
 
 

@@ -26,9 +26,9 @@ import pytest
 from aipx_runbook import config, plans, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import TerraformError
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

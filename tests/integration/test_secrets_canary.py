@@ -17,9 +17,9 @@ import pytest
 
 from aipx_runbook import cli, config, plans, stages
 from aipx_runbook.context import open_stage
+from paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.notebooks]
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _readable_forms(path: Path) -> list[bytes]:

@@ -21,9 +21,9 @@ import pytest
 from aipx_runbook import emulator, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import EmulatorError
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "aipx_runbook.cli"]
 FAKE_SECRET = "fake-secret-from-the-shell-0123456789"
 FAKE_TOKEN = "fake-session-token-from-the-shell"

@@ -11,9 +11,10 @@ from aipx_runbook import stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
 from aipx_runbook.terraform import TerraformRunner, stack_digest
+from paths import TEST_DATA
 
 pytestmark = pytest.mark.integration
-STACK = Path(__file__).resolve().parents[1] / "data" / "stacks" / "script"
+STACK = TEST_DATA / "stacks" / "script"
 
 
 @pytest.fixture

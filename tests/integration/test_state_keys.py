@@ -11,9 +11,9 @@ import pytest
 from aipx_runbook import config, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.terraform import TerraformRunner
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 STACK = PROJECT_ROOT / "tests" / "data" / "stacks" / "script"
 
 

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import nbformat
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script: tests/ for `paths`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from paths import PROJECT_ROOT  # noqa: E402
+
 BEFORE_DESTROY = ["prerequisites", "backend", "init", "plan", "apply", "verify", "state", "budget"]
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import emulator
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.notebooks
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

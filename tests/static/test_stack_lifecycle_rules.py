@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import hcl2
 import pytest
 
+from paths import PROJECT_ROOT
+
 pytestmark = pytest.mark.static
 
-REPO = Path(__file__).resolve().parents[2]
-STACK = REPO / "terraform" / "aws"
+STACK = PROJECT_ROOT / "terraform" / "aws"
 ENVIRONMENTS = ("dev", "staging", "production")
 
 
@@ -33,7 +33,7 @@ def _resources() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _tfvars(environment: str) -> dict[str, Any]:
-    with (REPO / "environments" / environment / "aws.tfvars").open() as handle:
+    with (PROJECT_ROOT / "environments" / environment / "aws.tfvars").open() as handle:
         return {k: v for k, v in hcl2.load(handle).items() if not k.startswith("__")}
 
 
@@ -93,7 +93,9 @@ def test_log_groups_aws_would_create_are_the_stacks() -> None:
 def test_provider_lock_file_is_committed() -> None:
     lock = STACK / ".terraform.lock.hcl"
     tracked = subprocess.run(
-        ["git", "ls-files", "--error-unmatch", str(lock.relative_to(REPO))], cwd=REPO, capture_output=True
+        ["git", "ls-files", "--error-unmatch", str(lock.relative_to(PROJECT_ROOT))],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
     )
     assert tracked.returncode == 0, "terraform/aws/.terraform.lock.hcl is not committed"
     with lock.open() as handle:

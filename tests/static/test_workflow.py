@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from aipx_runbook import cli, config, registry, runbook, versions
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.static
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "runbook.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*([\w.]+)\s*\}\}")
 VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")

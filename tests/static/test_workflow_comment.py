@@ -15,9 +15,10 @@ import pytest
 import yaml
 
 from aipx_runbook.report_markdown import MARKER
+from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.static
-WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "runbook.yml"
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "runbook.yml"
 FAKE_GH = """#!{python}
 import json, subprocess, sys
 from pathlib import Path

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nbformat
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from paths import PROJECT_ROOT
+
 BIN = Path(sys.executable).parent
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import papermill
 import pytest
 
 from aipx_runbook import cli, emulator, training
 from aipx_runbook.errors import UsageError
 from aipx_runbook.training import notebooks, progress
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from paths import PROJECT_ROOT
 
 
 @pytest.fixture

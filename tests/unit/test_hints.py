@@ -9,8 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from aipx_runbook import hints
+from paths import TEST_DATA
 
-ERRORS = Path(__file__).resolve().parents[1] / "data" / "errors"
+ERRORS = TEST_DATA / "errors"
 CAPTURES = sorted(ERRORS.glob("*.txt"))
 
 

@@ -16,8 +16,8 @@ import hcl2
 import pytest
 
 from aipx_runbook.review import COMPONENTS, MASK, PlanReview, action_of, component_of
+from paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary-7f3a9c"
 
 MODULE = """
