@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import hints, prereqs, versions
+from . import aws_errors, hints, prereqs, versions
 from .context import StageContext
 from .errors import BackendError
 from .results import Report, Table
@@ -74,10 +74,6 @@ class WriteLog:
     def _record(self, model: Any, **_: Any) -> None:
         if not model.name.startswith(READ_ONLY_OPERATIONS):
             self.calls.append(f"{model.service_model.endpoint_prefix}:{model.name}")
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -140,12 +136,12 @@ class StateBucket:
             self.s3.head_bucket(Bucket=self.name, ExpectedBucketOwner=self.account)
             return True
         except ClientError as error:
-            code = _code(error)
+            code = aws_errors.code(error)
             if code in ("404", "NoSuchBucket", "NotFound"):
                 return False
             if code in ("403", "AccessDenied", "Forbidden"):
                 raise self._forbidden() from error
-            raise hints.aws_error(f"check the state bucket s3://{self.name}", error, AWS_FIX) from error
+            raise aws_errors.failure(f"check the state bucket s3://{self.name}", error, AWS_FIX) from error
 
     def _forbidden(self) -> BackendError:
         """HeadBucket's 403: another account's bucket, unless this account's own bucket list holds it."""
@@ -167,11 +163,11 @@ class StateBucket:
         try:
             self.s3.create_bucket(Bucket=self.name, CreateBucketConfiguration=configuration)
         except ClientError as error:
-            if _code(error) == "BucketAlreadyOwnedByYou":
+            if aws_errors.code(error) == "BucketAlreadyOwnedByYou":
                 return False
-            if _code(error) == "BucketAlreadyExists":
-                raise self._foreign(f"CreateBucket answered {_code(error)}") from error
-            raise hints.aws_error(f"create the state bucket s3://{self.name}", error, AWS_FIX) from error
+            if aws_errors.code(error) == "BucketAlreadyExists":
+                raise self._foreign(f"CreateBucket answered {aws_errors.code(error)}") from error
+            raise aws_errors.failure(f"create the state bucket s3://{self.name}", error, AWS_FIX) from error
         return True
 
     def wait_ready(self) -> None:
@@ -188,7 +184,7 @@ class StateBucket:
         try:
             return call(Bucket=self.name)
         except ClientError as error:
-            if _code(error) == missing_code:
+            if aws_errors.code(error) == missing_code:
                 return None
             raise
 
@@ -323,9 +319,9 @@ class LockTable:
         try:
             return self.dynamodb.describe_table(TableName=self.name)["Table"]
         except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
+            if aws_errors.code(error) == "ResourceNotFoundException":
                 return None
-            raise hints.aws_error(f"read the lock table {self.name}", error, AWS_FIX) from error
+            raise aws_errors.failure(f"read the lock table {self.name}", error, AWS_FIX) from error
 
     def create(self) -> bool:
         """Create the table (on-demand, SSE, tagged); False when a concurrent run created it a moment before."""
@@ -339,9 +335,9 @@ class LockTable:
                 Tags=_tag_list(TAGS),
             )
         except ClientError as error:
-            if _code(error) == "ResourceInUseException":
+            if aws_errors.code(error) == "ResourceInUseException":
                 return False
-            raise hints.aws_error(f"create the lock table {self.name}", error, AWS_FIX) from error
+            raise aws_errors.failure(f"create the lock table {self.name}", error, AWS_FIX) from error
         return True
 
     def wait_ready(self) -> None:
@@ -426,7 +422,7 @@ class LockTable:
                 )
                 return
             except ClientError as error:
-                if _code(error) != "ContinuousBackupsUnavailableException" or time.monotonic() > deadline:
+                if aws_errors.code(error) != "ContinuousBackupsUnavailableException" or time.monotonic() > deadline:
                     raise
                 time.sleep(5)
 
@@ -489,7 +485,7 @@ def ensure(ctx: StageContext, fix_drift: bool = False) -> Report:
             resource_settings, outcomes[resource.label] = _bootstrap(resource, fix_drift)
             settings += resource_settings
     except (ClientError, BotoCoreError) as error:
-        raise hints.aws_error("set up the state backend", error, AWS_FIX) from error
+        raise aws_errors.failure("set up the state backend", error, AWS_FIX) from error
     return _report(ctx, settings + lockfile, outcomes, log.calls, fix_drift)
 
 

@@ -18,6 +18,9 @@ STACKS = {"smoke": "terraform/smoke", "aipx": "terraform/aws"}
 LOCKING_MODES = ("dynamodb", "lockfile", "both")
 DEFAULT_REGION = "ap-northeast-2"
 SETTINGS_FILE = "runbook.toml"
+# The state backend's names when runbook.toml names none ([backend] bucket, lock_table).
+DEFAULT_STATE_BUCKET = "aipx-terraform-state"
+DEFAULT_LOCK_TABLE = "aipx-terraform-locks"
 
 
 def project_root() -> Path:
@@ -124,8 +127,8 @@ class EnvironmentSettings:
     region: str = DEFAULT_REGION
     account_id: str = ""
     local_account_id: str = LOCAL_ACCOUNT_ID
-    state_bucket: str = "aipx-terraform-state"
-    lock_table: str = "aipx-terraform-locks"
+    state_bucket: str = DEFAULT_STATE_BUCKET
+    lock_table: str = DEFAULT_LOCK_TABLE
     locking: str = "dynamodb"
     bucket_encryption: str = "aws:kms"
     budget: BudgetSettings = field(default_factory=BudgetSettings)
@@ -165,8 +168,8 @@ def _settings_from(path: Path) -> EnvironmentSettings:
         region=raw.get("region", DEFAULT_REGION),
         account_id=str(raw.get("account_id", "")),
         local_account_id=str(raw.get("local_account_id", LOCAL_ACCOUNT_ID)),
-        state_bucket=backend.get("bucket", "aipx-terraform-state"),
-        lock_table=backend.get("lock_table", "aipx-terraform-locks"),
+        state_bucket=backend.get("bucket", DEFAULT_STATE_BUCKET),
+        lock_table=backend.get("lock_table", DEFAULT_LOCK_TABLE),
         locking=backend.get("locking", "dynamodb"),
         bucket_encryption=backend.get("encryption", "aws:kms"),
         budget=BudgetSettings(

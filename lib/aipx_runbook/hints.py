@@ -12,10 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .errors import RunbookError
-
 
 @dataclass(frozen=True)
 class Explanation:
@@ -259,12 +255,6 @@ def fix_for(text: str, default: str) -> tuple[str, str]:
     if explanation is None:
         return _first_error_line(text), default
     return explanation.meaning, explanation.fix
-
-
-def aws_error(what: str, error: ClientError | BotoCoreError, default_fix: str) -> RunbookError:
-    """A boto3 failure as a RunbookError: what failed, the hint's meaning and fix, and the AWS message."""
-    why, fix = fix_for(str(error), default_fix)
-    return RunbookError(what, why, fix, details=str(error))
 
 
 def _first_error_line(text: str) -> str:

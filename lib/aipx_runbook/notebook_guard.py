@@ -25,7 +25,7 @@ from typing import Any
 import hcl2
 
 from . import config
-from .review import MASK
+from .contract import MASK
 
 REVEALED_MARKER = "sensitive values revealed (reveal_sensitive=True)"
 ROW = re.compile(r"<tr>(.*?)</tr>", re.DOTALL)

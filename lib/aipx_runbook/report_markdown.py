@@ -22,9 +22,9 @@ from typing import Any
 
 import jinja2
 
+from .contract import MASK
 from .errors import RunbookError
 from .plan_record import ChangeRecord, PlanRecord, record_path
-from .review import MASK
 
 MARKER = "<!-- aipx-plan -->"
 COMMENT_LIMIT = 65_536

@@ -14,16 +14,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract import COMPONENTS, MASK
 from .results import Report, Table
 from .timings import measure
 
-MASK = "•••••••• (sensitive)"
 ACTION_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4, "forget": 5}
 DESTRUCTIVE = ("delete", "replace")
 ACTION_COLOURS = {"delete": "#cf222e", "replace": "#bc4c00", "update": "#0969da", "create": "#1a7f37"}
 # The attribute naming a resource that could be the state bucket or the lock table.
 BACKEND_NAME_ATTRIBUTES = {"aws_s3_bucket": "bucket", "aws_dynamodb_table": "name"}
-COMPONENTS = ("network", "streaming", "cache", "database", "storage", "compute", "functions", "api")
 SHARED = "shared"
 
 # Resource types that belong to one component, by prefix (first match wins).

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from . import aws_errors, contract
 from .aws import AwsTarget
 from .context import StageContext
 from .errors import RunbookError
@@ -18,10 +19,6 @@ from .results import Report, Table
 
 PAUSED_TAG = "aipx-runbook:paused-desired-count"
 PROTECTED = ("production",)
-
-
-def cluster_name(environment: str) -> str:
-    return f"aipx-{environment}"
 
 
 def pause(ctx: StageContext) -> Report:
@@ -53,7 +50,7 @@ def _services(ecs: Any, cluster: str, target: AwsTarget) -> list[dict[str, Any]]
                 "services"
             ]
     except ClientError as error:
-        if error.response["Error"]["Code"] == "ClusterNotFoundException":
+        if aws_errors.code(error) == "ClusterNotFoundException":
             raise RunbookError(
                 f"find the services of ECS cluster {cluster}",
                 f"the cluster does not exist on the {target.describe()}",
@@ -78,7 +75,7 @@ def _recorded(service: dict[str, Any]) -> int | None:
 
 def _report(action: str, environment: str, target: AwsTarget, rows: list[list[Any]], notes: list[str]) -> Report:
     changed = any(row[4].startswith(("paused", "resumed")) for row in rows)
-    cluster = cluster_name(environment)
+    cluster = contract.ecs_cluster_name(environment)
     summary = f"{len(rows)} service(s) of {cluster} on the {target.describe()}"
     return Report(
         f"{action} {environment} ECS services",
@@ -94,7 +91,7 @@ def pause_services(target: AwsTarget, environment: str) -> Report:
     """Set every service's desired count to 0, recording the previous count on the service."""
     _refuse_protected(environment, "pause")
     ecs = target.client("ecs")
-    cluster = cluster_name(environment)
+    cluster = contract.ecs_cluster_name(environment)
     rows = []
     for service in _services(ecs, cluster, target):
         name, desired, recorded = service["serviceName"], service["desiredCount"], _recorded(service)
@@ -120,7 +117,7 @@ def resume_services(target: AwsTarget, environment: str) -> Report:
     """Restore the desired counts ``pause`` recorded; services it did not pause are left as they are."""
     _refuse_protected(environment, "resume")
     ecs = target.client("ecs")
-    cluster = cluster_name(environment)
+    cluster = contract.ecs_cluster_name(environment)
     rows = []
     for service in _services(ecs, cluster, target):
         name, desired, recorded = service["serviceName"], service["desiredCount"], _recorded(service)
@@ -137,10 +134,10 @@ def _tag(ecs: Any, arn: str, count: int) -> None:
     try:
         ecs.tag_resource(resourceArn=arn, tags=[{"key": PAUSED_TAG, "value": str(count)}])
     except ClientError as error:
-        if error.response["Error"]["Code"] == "InvalidParameterException":
+        if aws_errors.code(error) == "InvalidParameterException":
             raise RunbookError(
                 f"record the desired count of {arn}",
-                f"the service cannot be tagged: {error.response['Error'].get('Message', '')}",
+                f"the service cannot be tagged: {aws_errors.message(error)}",
                 "enable the long ARN format (`aws ecs put-account-setting --name serviceLongArnFormat --value "
                 "enabled`) and recreate the service, or scale it by hand",
             ) from error

@@ -19,22 +19,18 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import config, hints, prereqs
+from . import aws_errors, config, hints, prereqs
 from .context import StageContext
+from .contract import MASK
 from .errors import ApprovalRequired, RunbookError, TerraformError
 from .locks import Lock
 from .results import Report, Table
 from .terraform import TerraformRunner
 
-MASK = "•••••••• (sensitive)"
 SECRET_NAME = re.compile(r"password|passwd|secret|token|private_key|credential|auth_key|api_key", re.IGNORECASE)
 BACKEND_ONLY_MODULE = 'terraform {\n  backend "s3" {}\n}\n'
 VERSIONS_SHOWN = 20
 AWS_FIX = "check the credentials and this identity's permissions on the state bucket and lock table"
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def held_locks(ctx: StageContext) -> list[Lock]:
@@ -60,18 +56,18 @@ def held_locks(ctx: StageContext) -> list[Lock]:
                 body = ctx.target.client("s3").get_object(Bucket=settings.state_bucket, Key=key)["Body"].read()
                 locks.append(Lock.from_json(f"s3://{settings.state_bucket}/{key}", body.decode()))
             except ClientError as error:
-                if _code(error) not in ("NoSuchKey", "404"):
+                if aws_errors.code(error) not in ("NoSuchKey", "404"):
                     raise
     except ClientError as error:
-        if _code(error) in ("ResourceNotFoundException", "NoSuchBucket"):
+        if aws_errors.code(error) in ("ResourceNotFoundException", "NoSuchBucket"):
             raise RunbookError(
                 "read the state lock",
-                f"the backend of {ctx.environment} does not exist ({_code(error)})",
+                f"the backend of {ctx.environment} does not exist ({aws_errors.code(error)})",
                 "run stage 01 (backend setup) first",
             ) from error
-        raise hints.aws_error("read the state lock", error, AWS_FIX) from error
+        raise aws_errors.failure("read the state lock", error, AWS_FIX) from error
     except BotoCoreError as error:
-        raise hints.aws_error("read the state lock", error, AWS_FIX) from error
+        raise aws_errors.failure("read the state lock", error, AWS_FIX) from error
     return locks
 
 
@@ -312,7 +308,7 @@ def state_versions(ctx: StageContext) -> Report:
     try:
         entries = _versions(ctx)
     except (ClientError, BotoCoreError) as error:
-        raise hints.aws_error("list the state object's versions", error, AWS_FIX) from error
+        raise aws_errors.failure("list the state object's versions", error, AWS_FIX) from error
     state = f"s3://{ctx.settings.state_bucket}/{ctx.settings.state_key}"
     if not entries:
         return Report(

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import config, state
+from . import aws_errors, config, contract, state
 from .backend import PUBLIC_ACCESS_BLOCK
 from .config import EnvironmentSettings
 from .context import StageContext
@@ -23,27 +23,6 @@ from .errors import RunbookError
 from .results import Report, Table
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
-CONTRACT_OUTPUTS = (
-    "vpc_id",
-    "public_subnets",
-    "private_subnets",
-    "kafka_bootstrap_brokers",
-    "redis_endpoint",
-    "database_endpoint",
-    "oms_grpc_endpoint",
-    "cognitive_api_url",
-    "data_lake_bucket",
-    "ecs_cluster_name",
-    "ecs_service_names",
-    "kafka_cluster_arn",
-    "redis_replication_group_id",
-    "database_instance_identifier",
-    "database_master_user_secret_arn",
-    "oms_service_discovery_namespace",
-    "cognitive_api_id",
-    "availability_zones",
-)
-EXPECTED_ECS_SERVICES = ("data-ingestion", "oms")
 EMULATOR = "the local emulator (moto)"
 NOT_IMPLEMENTED_STATUS = (500, 501)
 
@@ -73,14 +52,6 @@ class Expectations:
         return cls(int(count) if count is not None else None, bool(multi_az) if multi_az is not None else None)
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _status(error: ClientError) -> int:
-    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
-
-
 class Verifier:
     def __init__(self, ctx: StageContext, outputs: dict[str, Any], expectations: Expectations, emulated: bool) -> None:
         self.ctx = ctx
@@ -99,7 +70,7 @@ class Verifier:
         """``excluded``: what the applied plan left out (stage 03's ``exclude``): outputs missing because of it
         are SKIPped with that reason instead of failing."""
         checks: list[Check] = []
-        missing = [name for name in CONTRACT_OUTPUTS if name not in self.outputs]
+        missing = [name for name in contract.OUTPUTS if name not in self.outputs]
         left_out = (
             f"not in the state: the applied plan left out {', '.join(excluded)} (exclude) and what depends on them"
         )
@@ -130,7 +101,7 @@ class Verifier:
                 absent = ", ".join(n for n in needs if n not in self.outputs)
                 checks.append(Check(name, ", ".join(needs), SKIP, f"{absent} {left_out}"))
         if "ecs_cluster_name" in self.outputs and "ecs_service_names" in self.outputs:
-            names = list(dict.fromkeys([*EXPECTED_ECS_SERVICES, *self.outputs["ecs_service_names"]]))
+            names = list(dict.fromkeys([*contract.ECS_SERVICES, *self.outputs["ecs_service_names"]]))
             for service in names:
                 checks.append(
                     self._guard(f"ECS service {service}", "ecs_service_names", lambda s=service: self.ecs_service(s))
@@ -142,7 +113,10 @@ class Verifier:
             result = check()
         except ClientError as error:
             return Check(
-                name, outputs, FAIL, f"AWS answered {_code(error)}: {error.response['Error'].get('Message', '')}"
+                name,
+                outputs,
+                FAIL,
+                f"AWS answered {aws_errors.answered(error)}",
             )
         except BotoCoreError as error:
             return Check(name, outputs, FAIL, f"AWS could not be asked: {error}")
@@ -156,8 +130,9 @@ class Verifier:
 
     def _unanswered(self, error: ClientError, operation: str) -> tuple[str, str] | None:
         """SKIP when the emulator does not implement an operation; None when the error is a real answer."""
-        if self.emulated and (_status(error) in NOT_IMPLEMENTED_STATUS or _code(error) == "NotImplemented"):
-            return SKIP, f"{EMULATOR} does not implement {operation} (it answered HTTP {_status(error)}); check on AWS"
+        status = aws_errors.http_status(error)
+        if self.emulated and (status in NOT_IMPLEMENTED_STATUS or aws_errors.code(error) == "NotImplemented"):
+            return SKIP, f"{EMULATOR} does not implement {operation} (it answered HTTP {status}); check on AWS"
         return None
 
     # ---- state ----------------------------------------------------------------------------------------------
@@ -167,7 +142,7 @@ class Verifier:
         try:
             self.target.client("s3").head_object(Bucket=self.settings.state_bucket, Key=key)
         except ClientError as error:
-            if _code(error) in ("404", "NoSuchKey", "NotFound"):
+            if aws_errors.code(error) in ("404", "NoSuchKey", "NotFound"):
                 return FAIL, f"no object s3://{self.settings.state_bucket}/{key}: nothing was applied"
             raise
         return PASS, f"s3://{self.settings.state_bucket}/{key} exists"
@@ -327,7 +302,7 @@ class Verifier:
             rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
             algorithms = sorted({r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules})
         except ClientError as error:
-            if _code(error) != "ServerSideEncryptionConfigurationNotFoundError":
+            if aws_errors.code(error) != "ServerSideEncryptionConfigurationNotFoundError":
                 raise
             algorithms = []
             problems.append("no default encryption")
@@ -337,7 +312,7 @@ class Verifier:
             block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
             open_flags = [flag for flag in PUBLIC_ACCESS_BLOCK if not block.get(flag)]
         except ClientError as error:
-            if _code(error) != "NoSuchPublicAccessBlockConfiguration":
+            if aws_errors.code(error) != "NoSuchPublicAccessBlockConfiguration":
                 raise
             open_flags = list(PUBLIC_ACCESS_BLOCK)
         if open_flags:
@@ -350,7 +325,7 @@ class Verifier:
 
     def ecs_cluster(self) -> tuple[str, str]:
         name = self.outputs["ecs_cluster_name"]
-        expected = f"aipx-{self.settings.name}"
+        expected = contract.ecs_cluster_name(self.settings.name)
         clusters = self._client("ecs").describe_clusters(clusters=[name])["clusters"]
         if not clusters or clusters[0].get("status") != "ACTIVE":
             return FAIL, f"no ACTIVE cluster {name}"
@@ -399,7 +374,7 @@ class Verifier:
         try:
             api = self._client("apigatewayv2").get_api(ApiId=api_id)
         except ClientError as error:
-            if _code(error) == "NotFoundException":
+            if aws_errors.code(error) == "NotFoundException":
                 return FAIL, f"no API {api_id}"
             raise
         endpoint = api.get("ApiEndpoint", "")

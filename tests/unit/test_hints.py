@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
 from aipx_runbook import hints
 from paths import TEST_DATA
@@ -89,17 +88,6 @@ def test_unknown_text_gives_its_first_error_line_and_the_default_fix() -> None:
     text = 'Warning: something\n\nError: Unsupported block type\n\nBlocks of type "foo" are not expected here.'
     assert hints.explain(text) is None
     assert hints.fix_for(text, "the default") == ("Error: Unsupported block type", "the default")
-
-
-def test_aws_errors_become_runbook_errors_with_the_hint() -> None:
-    error = ClientError(
-        {"Error": {"Code": "ExpiredToken", "Message": "The security token included in the request is expired"}},
-        "GetCallerIdentity",
-    )
-    failure = hints.aws_error("check the state bucket", error, "the default")
-    assert failure.what == "check the state bucket"
-    assert failure.why == "the AWS credentials have expired" and "aws sso login" in failure.fix
-    assert "ExpiredToken" in failure.details
 
 
 @pytest.mark.parametrize(
