@@ -90,6 +90,12 @@ class KernelPool:
         self._started.append(manager)
         return manager
 
+    def start_first(self) -> None:
+        """Start the first stage's kernel now, without waiting for it to answer: it boots while the runner goes on
+        with its own start (papermill's import, the emulator). Nothing when kernels do not start ahead."""
+        if self.ahead and self.stages and not self._waiting:
+            self._waiting.append(self._start(self.stages[0]))
+
     def take(self) -> Any:
         """The kernel for the stage about to run, answering; the next stage's kernel starts now."""
         self._reap()

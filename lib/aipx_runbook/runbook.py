@@ -9,10 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import papermill
-from papermill.exceptions import PapermillExecutionError
+from typing import TYPE_CHECKING, Any
 
 from . import (
     config,
@@ -29,6 +26,9 @@ from . import (
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
 from .render_queue import RenderQueue
+
+if TYPE_CHECKING:
+    from papermill.exceptions import PapermillExecutionError
 
 COMMON_PARAMETERS = registry.COMMON_NAMES
 
@@ -185,16 +185,22 @@ def run(
     stages = select_stages(stage_names)
     per_stage = validate_parameters(stages, parameters or {})
     run_dir = existing_run_dir(run_dir, environment) if run_dir else new_run_dir(environment)
+    # The first stage's kernel boots while the emulator starts and papermill is imported (at the first stage).
+    pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
+    pool.start_first()
     sharing = contextlib.ExitStack()
     if target == "local":
-        sharing.enter_context(emulator_sharing.lease(keep=keep_emulator))
+        try:
+            sharing.enter_context(emulator_sharing.lease(keep=keep_emulator))
+        except BaseException:
+            pool.close()  # the emulator did not start: end the kernel that booted meanwhile
+            raise
     result = RunResult(environment, target, stack, run_dir, [], notices=recovery.earlier_processes())
     for notice in result.notices:
         print(f"note: {notice}", flush=True)
     previous = os.environ.get("AIPX_HEADLESS")
     os.environ["AIPX_HEADLESS"] = "1"
     interruption = sharing.enter_context(interrupts.forwarded_to_terraform(run_dir))
-    pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
     renders = RenderQueue(render_html, prepare=run_report.notebook_exporter)
     try:
         for stage in stages:
@@ -248,6 +254,9 @@ def _execute(
     started = time.monotonic()
     kernel = pool.take() if pool else None
     status, error, hint, details = "passed", "", "", ""
+    import papermill  # here, not at the top: it loads while the first stage's kernel boots
+    from papermill.exceptions import PapermillExecutionError
+
     try:
         papermill.execute_notebook(
             str(stage.path),

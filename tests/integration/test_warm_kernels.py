@@ -10,7 +10,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from aipx_runbook import runbook
+from aipx_runbook import config, emulator, runbook
+from aipx_runbook.errors import EmulatorError
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("warm_kernels")]
 STAGES = ["prerequisites", "backend", "init", "plan"]
@@ -77,4 +78,41 @@ def test_a_failing_stage_ends_the_kernels_started_for_the_next_ones(
     result = _run(monkeypatch, True, ["apply", "verify", "destroy"])
     assert [stage.status for stage in result.stages] == ["failed"]
     assert "no saved plan" in result.stages[0].error
+    assert _kernels_of_this_process() == []
+
+
+def _started(pid: int) -> int:
+    """When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
+def test_the_first_kernel_boots_while_the_runner_starts_the_emulator(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A workspace of its own, where no emulator runs yet: the run starts one.
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    seen: dict[str, int] = {}
+
+    def first_stage_starts(stage: runbook.Stage) -> None:
+        if not seen:
+            (kernel,) = _kernels_of_this_process()  # only the first stage's kernel has started so far
+            seen.update(kernel=_started(kernel), emulator=_started(emulator.status().pid))
+
+    monkeypatch.setenv("AIPX_WARM_KERNELS", "2")
+    result = runbook.run("dev", "local", "smoke", ["prerequisites"], on_start=first_stage_starts)
+    assert result.ok, result.failed
+    # The emulator's start waits until it answers, so a kernel started after it would start later.
+    assert seen["kernel"] <= seen["emulator"], seen
+    assert _kernels_of_this_process() == []
+    assert not emulator.status().running
+
+
+def test_a_kernel_booting_while_the_emulator_fails_to_start_is_ended(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIPX_WORKSPACE", str(tmp_path))
+    (config.state_dir() / "emulator.json").write_text('{"not": "an emulator record"}')
+    monkeypatch.setenv("AIPX_WARM_KERNELS", "2")
+    with pytest.raises(EmulatorError, match="corrupt"):
+        runbook.run("dev", "local", "smoke", ["prerequisites", "backend"])
     assert _kernels_of_this_process() == []

@@ -24,6 +24,13 @@ def test_importing_the_stages_loads_no_heavy_module() -> None:
     assert loaded.strip() == "[]"
 
 
+def test_the_cli_loads_papermill_only_once_a_stage_executes() -> None:
+    """`aipx-runbook run` starts the first stage's kernel before papermill (and nbclient) load."""
+    code = "import sys, aipx_runbook.cli; print('papermill' in sys.modules, 'nbclient' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.split() == ["False", "False"]
+
+
 def test_a_file_is_parsed_again_once_it_changes_and_callers_cannot_change_the_cache(tmp_path: Path) -> None:
     calls = []
 
