@@ -1,22 +1,21 @@
 """The environment's AWS Budget: the seed's budget.json (a monthly COST budget) with e-mail alerts.
 
-Creates the budget, or brings an existing one in line with environments/<env>/runbook.toml
-``[budget]``: the limit, one ACTUAL-spend alert per threshold, the e-mail subscribers of each.
-Running it again changes nothing.
+``reconcile`` creates the budget, or brings an existing one in line with environments/<env>/runbook.toml
+``[budget]``: the limit, one ACTUAL-spend alert per threshold, the e-mail subscribers of each. Running it
+again changes nothing. It returns a typed :class:`Outcome`; :mod:`aipx_runbook.budget_report` renders it.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from .aws import AwsTarget
 from .config import EnvironmentSettings
-from .context import StageContext
 from .errors import RunbookError, UsageError
-from .results import Report, Table
 
 BUDGETS_REGION = "us-east-1"  # AWS Budgets is a global service served from us-east-1
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -25,6 +24,48 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 EMULATOR_LACKS = frozenset(
     {"UpdateBudget", "DescribeSubscribersForNotification", "CreateSubscriber", "DeleteSubscriber"}
 )
+NO_UPDATE_ON_EMULATOR = (
+    "the local emulator (moto) does not implement UpdateBudget, so the limit was not changed there; "
+    "on target aws it is updated in place"
+)
+NO_SUBSCRIBERS_ON_EMULATOR = (
+    "the local emulator (moto) cannot list an alert's subscribers, so existing alerts' e-mail "
+    "addresses were not compared there; on target aws they are"
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the budget stage looked at: the budget or an alert, its setting, its status and what was done."""
+
+    what: str
+    setting: str
+    status: str  # ok, changed or warn
+    action: str
+
+
+@dataclass
+class Outcome:
+    """What ``reconcile`` found and did for one environment's budget."""
+
+    settings: EnvironmentSettings
+    account: str
+    target: str  # the target, described
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return budget_name(self.settings.name)
+
+    @property
+    def changed(self) -> bool:
+        return any(step.status == "changed" for step in self.steps)
+
+    @property
+    def alerts(self) -> int:
+        budget = self.settings.budget
+        return len({float(percent) for percent in budget.threshold_percents}) if budget.notify_emails else 0
 
 
 def budget_name(environment: str) -> str:
@@ -50,6 +91,10 @@ def alert(threshold_percent: float) -> dict[str, Any]:
     }
 
 
+def describe_alert(notification: dict[str, Any]) -> str:
+    return f"alert: {notification['NotificationType'].lower()} spend > {float(notification['Threshold']):g}%"
+
+
 def _alert_key(notification: dict[str, Any]) -> tuple[Any, ...]:
     return (
         notification["NotificationType"],
@@ -59,7 +104,7 @@ def _alert_key(notification: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _validate(settings: EnvironmentSettings) -> None:
+def validate(settings: EnvironmentSettings) -> None:
     where = f"environments/{settings.name}/runbook.toml [budget]"
     bad = [address for address in settings.budget.notify_emails if not EMAIL.match(address)]
     if bad:
@@ -93,53 +138,40 @@ class _Budgets:
             raise
 
     def alerts(self, name: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = self.client.describe_notifications_for_budget(
-                AccountId=self.account, BudgetName=name, **({"NextToken": token} if token else {})
-            )
-            found += page.get("Notifications", [])
-            token = page.get("NextToken")
-            if not token:
-                return found
+        pages = self.client.get_paginator("describe_notifications_for_budget").paginate(
+            AccountId=self.account, BudgetName=name
+        )
+        return [notification for page in pages for notification in page.get("Notifications", [])]
 
     def subscribers(self, name: str, notification: dict[str, Any]) -> set[str]:
-        found: set[str] = set()
-        token = None
-        while True:
-            page = self.client.describe_subscribers_for_notification(
-                AccountId=self.account,
-                BudgetName=name,
-                Notification=notification,
-                **({"NextToken": token} if token else {}),
-            )
-            found |= {s["Address"] for s in page.get("Subscribers", []) if s["SubscriptionType"] == "EMAIL"}
-            token = page.get("NextToken")
-            if not token:
-                return found
+        pages = self.client.get_paginator("describe_subscribers_for_notification").paginate(
+            AccountId=self.account, BudgetName=name, Notification=notification
+        )
+        return {s["Address"] for page in pages for s in page.get("Subscribers", []) if s["SubscriptionType"] == "EMAIL"}
+
+    def subscriber(self, operation: str, name: str, notification: dict[str, Any], address: str) -> None:
+        getattr(self.client, operation)(
+            AccountId=self.account,
+            BudgetName=name,
+            Notification=notification,
+            Subscriber={"SubscriptionType": "EMAIL", "Address": address},
+        )
 
 
 def _subscribers(emails: tuple[str, ...]) -> list[dict[str, str]]:
     return [{"SubscriptionType": "EMAIL", "Address": address} for address in emails]
 
 
-def ensure(ctx: StageContext) -> Report:
-    """Create or update the environment's budget and its alerts; return what was done."""
-    return ctx.record(ensure_budget(ctx.target, ctx.settings))
-
-
-def ensure_budget(target: AwsTarget, settings: EnvironmentSettings) -> Report:
-    _validate(settings)
+def reconcile(target: AwsTarget, settings: EnvironmentSettings) -> Outcome:
+    """Create or update the environment's budget and its alerts; return what was found and done."""
+    validate(settings)
     account = target.client("sts").get_caller_identity()["Account"]
     api = _Budgets(target, account)
     desired = desired_budget(settings)
     name = desired["BudgetName"]
     emails = settings.budget.notify_emails
     wanted = {_alert_key(alert(p)): alert(p) for p in settings.budget.threshold_percents} if emails else {}
-    rows: list[list[Any]] = []
-    notes: list[str] = []
-    changed = False
+    outcome = Outcome(settings, account, target.describe())
     try:
         existing = api.describe(name)
         if existing is None:
@@ -150,118 +182,67 @@ def ensure_budget(target: AwsTarget, settings: EnvironmentSettings) -> Report:
                     {"Notification": n, "Subscribers": _subscribers(emails)} for n in wanted.values()
                 ],
             )
-            rows.append(["budget", f"{desired['BudgetLimit']['Amount']} USD monthly COST", "changed", "created"])
-            rows += [[_describe(n), ", ".join(emails), "changed", "created"] for n in wanted.values()]
-            changed = True
+            limit = f"{desired['BudgetLimit']['Amount']} USD monthly COST"
+            outcome.steps.append(Step("budget", limit, "changed", "created"))
+            outcome.steps += [Step(describe_alert(n), ", ".join(emails), "changed", "created") for n in wanted.values()]
         else:
-            changed |= _align_limit(api, existing, desired, rows, notes)
-            changed |= _align_alerts(api, name, wanted, emails, rows, notes)
+            _align_limit(api, existing, desired, outcome)
+            _align_alerts(api, name, wanted, emails, outcome)
     except ClientError as error:
         raise RunbookError(
             f"ensure the AWS Budget '{name}'",
             f"{error.operation_name} failed: {error.response['Error'].get('Message') or error}",
             "check that the credentials may use budgets:* (ViewBudget, ModifyBudget) and sts:GetCallerIdentity",
         ) from error
-    if not emails:
-        notes.append(
-            f"no e-mail addresses in environments/{settings.name}/runbook.toml [budget] notify_emails: "
-            "the budget tracks spend but alerts nobody"
-        )
-    status = "warn" if (not emails or any(row[2] == "warn" for row in rows)) else ("changed" if changed else "ok")
-    summary = (
-        f"'{name}': {desired['BudgetLimit']['Amount']} USD a month, "
-        f"alerts at {', '.join(f'{p:g}%' for p in settings.budget.threshold_percents) if emails else 'none'}"
-        f" in account {account} ({target.describe()})"
-    )
-    return Report(
-        f"AWS Budget, {settings.name}",
-        status,
-        summary,
-        facts={"budget": name, "monthly_limit_usd": settings.budget.monthly_limit_usd, "alerts": len(wanted)},
-        tables=[Table(["what", "setting", "status", "action"], rows)],
-        notes=notes,
-    )
+    return outcome
 
 
-def _describe(notification: dict[str, Any]) -> str:
-    return f"alert: {notification['NotificationType'].lower()} spend > {float(notification['Threshold']):g}%"
-
-
-def _align_limit(
-    api: _Budgets, existing: dict[str, Any], desired: dict[str, Any], rows: list[list[Any]], notes: list[str]
-) -> bool:
+def _align_limit(api: _Budgets, existing: dict[str, Any], desired: dict[str, Any], outcome: Outcome) -> None:
     current = (float(existing["BudgetLimit"]["Amount"]), existing["TimeUnit"], existing["BudgetType"])
     wanted = (float(desired["BudgetLimit"]["Amount"]), desired["TimeUnit"], desired["BudgetType"])
     setting = f"{desired['BudgetLimit']['Amount']} USD {desired['TimeUnit'].lower()} {desired['BudgetType']}"
     if current == wanted:
-        rows.append(["budget", setting, "ok", "kept"])
-        return False
+        outcome.steps.append(Step("budget", setting, "ok", "kept"))
+        return
     was = f"was {current[0]:g} USD {current[1].lower()} {current[2]}"
     if not api.can("UpdateBudget"):
-        rows.append(["budget", setting, "warn", f"not updated ({was})"])
-        notes.append(
-            "the local emulator (moto) does not implement UpdateBudget, so the limit was not changed there; "
-            "on target aws it is updated in place"
-        )
-        return False
+        outcome.steps.append(Step("budget", setting, "warn", f"not updated ({was})"))
+        outcome.notes.append(NO_UPDATE_ON_EMULATOR)
+        return
     api.client.update_budget(AccountId=api.account, NewBudget=desired)
-    rows.append(["budget", setting, "changed", f"updated ({was})"])
-    return True
+    outcome.steps.append(Step("budget", setting, "changed", f"updated ({was})"))
 
 
 def _align_alerts(
-    api: _Budgets,
-    name: str,
-    wanted: dict[tuple[Any, ...], dict[str, Any]],
-    emails: tuple[str, ...],
-    rows: list[list[Any]],
-    notes: list[str],
-) -> bool:
-    changed = False
+    api: _Budgets, name: str, wanted: dict[tuple[Any, ...], dict[str, Any]], emails: tuple[str, ...], outcome: Outcome
+) -> None:
     present = {_alert_key(n): n for n in api.alerts(name)}
     for key, notification in present.items():
         if key not in wanted:
             api.client.delete_notification(AccountId=api.account, BudgetName=name, Notification=notification)
-            rows.append([_describe(notification), "", "changed", "removed (not in runbook.toml)"])
-            changed = True
+            outcome.steps.append(Step(describe_alert(notification), "", "changed", "removed (not in runbook.toml)"))
     for key, notification in wanted.items():
         if key not in present:
             api.client.create_notification(
                 AccountId=api.account, BudgetName=name, Notification=notification, Subscribers=_subscribers(emails)
             )
-            rows.append([_describe(notification), ", ".join(emails), "changed", "created"])
-            changed = True
+            outcome.steps.append(Step(describe_alert(notification), ", ".join(emails), "changed", "created"))
         elif not api.can("DescribeSubscribersForNotification"):
-            rows.append([_describe(notification), ", ".join(emails), "ok", "kept (subscribers not checked)"])
+            outcome.steps.append(
+                Step(describe_alert(notification), ", ".join(emails), "ok", "kept (subscribers not checked)")
+            )
         else:
-            changed |= _align_subscribers(api, name, present[key], emails, rows)
+            outcome.steps.append(_align_subscribers(api, name, present[key], emails))
     if wanted.keys() & present.keys() and not api.can("DescribeSubscribersForNotification"):
-        notes.append(
-            "the local emulator (moto) cannot list an alert's subscribers, so existing alerts' e-mail "
-            "addresses were not compared there; on target aws they are"
-        )
-    return changed
+        outcome.notes.append(NO_SUBSCRIBERS_ON_EMULATOR)
 
 
-def _align_subscribers(
-    api: _Budgets, name: str, notification: dict[str, Any], emails: tuple[str, ...], rows: list[list[Any]]
-) -> bool:
+def _align_subscribers(api: _Budgets, name: str, notification: dict[str, Any], emails: tuple[str, ...]) -> Step:
     current = api.subscribers(name, notification)
     added, removed = set(emails) - current, current - set(emails)
     for address in sorted(added):
-        api.client.create_subscriber(
-            AccountId=api.account,
-            BudgetName=name,
-            Notification=notification,
-            Subscriber={"SubscriptionType": "EMAIL", "Address": address},
-        )
+        api.subscriber("create_subscriber", name, notification, address)
     for address in sorted(removed):
-        api.client.delete_subscriber(
-            AccountId=api.account,
-            BudgetName=name,
-            Notification=notification,
-            Subscriber={"SubscriptionType": "EMAIL", "Address": address},
-        )
+        api.subscriber("delete_subscriber", name, notification, address)
     action = "kept" if not (added or removed) else f"subscribers +{len(added)} −{len(removed)}"
-    rows.append([_describe(notification), ", ".join(emails), "changed" if added or removed else "ok", action])
-    return bool(added or removed)
+    return Step(describe_alert(notification), ", ".join(emails), "changed" if added or removed else "ok", action)

@@ -13,11 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import budget, cli_errors, config, cost, emulator, prices, progress, registry, runbook, shutdown
+from . import cli_errors, config, emulator, prices, progress, registry, runbook, shutdown
 from .aws import AwsTarget
 from .context import open_stage
+from .costing import estimates
+from .costing import report as cost_report
 from .errors import RunbookError, UsageError
 from .results import Report
+from .stages.budget import budget as budget_stage
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
@@ -110,11 +113,11 @@ def command_cost(args: argparse.Namespace) -> int:
     if args.plan_json and args.env == "all":
         raise UsageError("--plan-json is the plan of one environment", "pass --env with that environment")
     plan = cli_errors.read_plan_json(args.plan_json) if args.plan_json else None
-    estimates = [cost.estimate(names[0], plan)] if plan is not None else cost.estimate_all(names)
+    priced = [estimates.estimate(names[0], plan)] if plan is not None else estimates.estimate_all(names)
     if args.format == "json":
-        print(json.dumps(cost.to_json(estimates), indent=2))
+        print(json.dumps(cost_report.to_json(priced), indent=2))
         return EXIT_OK
-    return _print_report(cost.report(estimates, chart=False))
+    return _print_report(cost_report.report(priced, chart=False))
 
 
 def command_prices(args: argparse.Namespace) -> int:
@@ -248,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     prices_parser.set_defaults(handler=command_prices)
 
     for name, stage, text in (
-        ("budget", budget.ensure, "create or update the environment's AWS Budget and its e-mail alerts"),
+        ("budget", budget_stage, "create or update the environment's AWS Budget and its e-mail alerts"),
         ("pause", shutdown.pause, "scale the environment's ECS services to 0, recording their counts (not production)"),
         ("resume", shutdown.resume, "restore the ECS service counts pause recorded (not production)"),
     ):

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .costing import estimates
 from .errors import RunbookError
 from .review import PlanReview, _path_text
 from .terraform import PlanMetadata
@@ -205,11 +206,9 @@ def drift_records(plan: dict[str, Any]) -> list[DriftRecord]:
 
 
 def cost_record(environment: str, plan: dict[str, Any]) -> CostRecord | None:
-    from . import cost  # cost imports plans, which imports this module
-
     try:
-        planned = cost.estimate(environment, plan, "after")
-        current = cost.estimate(environment, plan, "before")
+        planned = estimates.estimate(environment, plan, "after")
+        current = estimates.estimate(environment, plan, "before")
     except RunbookError as error:
         return CostRecord("", 0.0, 0.0, {}, note=f"no estimate: {error.why}")
     except (KeyError, ValueError, TypeError) as error:  # a stack the estimate does not know: the plan still stands

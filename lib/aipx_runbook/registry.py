@@ -168,7 +168,7 @@ STAGES: tuple[Stage, ...] = (
         "08",
         "budget",
         "08_budget.ipynb",
-        _common("environment", "target", "region", "run_dir"),
+        ALL_COMMON,
         in_default_run=False,
     ),
 )

@@ -6,14 +6,12 @@ outputs Terraform does not mark sensitive are copied out of it; a sensitive outp
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import charts
 from .contract import COMPONENTS, MASK
 from .results import Report, Table
 from .timings import measure
@@ -277,40 +275,17 @@ class PlanReview:
 
 def component_chart(review: PlanReview) -> str:
     """A horizontal stacked bar per component (creates, updates, replacements, deletions) as an inline SVG image."""
-    with measure("rendering"):
-        return _component_chart(review)
-
-
-def _component_chart(review: PlanReview) -> str:
-    from matplotlib.figure import Figure
-
     table = review.per_component()
     names = [name for name in (*COMPONENTS, SHARED) if name in table]
-    figure = Figure(figsize=(7, 0.35 * len(names) + 1.0))
-    axes = figure.add_subplot()
-    left = [0] * len(names)
-    for action in ("delete", "replace", "update", "create"):
-        values = [table[name].get(action, 0) for name in names]
-        if any(values):
-            axes.barh(names, values, left=left, color=ACTION_COLOURS[action], label=action)
-            left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.invert_yaxis()
-    axes.set_xlabel("resources")
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
-    axes.set_title("Changes per component")
-    figure.tight_layout()
-    buffer = io.StringIO()
-    with _svg_text_as_text():
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    encoded = base64.b64encode(buffer.getvalue().encode()).decode()
+    actions = ("delete", "replace", "update", "create")
     alt = "; ".join(
         f"{name}: " + ", ".join(f"{n} {a}" for a, n in sorted(table[name].items())) for name in names if table[name]
     )
-    return f'<img alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{encoded}"/>'
-
-
-def _svg_text_as_text() -> Any:
-    import matplotlib
-
-    return matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "aipx"})
+    return charts.stacked_bars(
+        names,
+        {action: [table[name].get(action, 0) for name in names] for action in actions},
+        ACTION_COLOURS,
+        xlabel="resources",
+        title="Changes per component",
+        alt=alt,
+    )

@@ -17,6 +17,7 @@ from aipx_runbook import budget, cli, config
 from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.config import BudgetSettings, EnvironmentSettings
 from aipx_runbook.errors import UsageError
+from aipx_runbook.stages.budget import ensure_budget
 from paths import PROJECT_ROOT
 
 NAME = "AIPX Monthly Budget (dev)"
@@ -41,7 +42,7 @@ pytestmark = pytest.mark.usefixtures("workspace")
 @pytest.mark.integration
 @pytest.mark.usefixtures("reset_emulator")
 def test_budget_is_created_then_left_alone(emulator_target: AwsTarget) -> None:
-    created = budget.ensure_budget(emulator_target, settings())
+    created = ensure_budget(emulator_target, settings())
     assert created.status == "changed"
     described = budgets_client(emulator_target).describe_budget(AccountId=LOCAL_ACCOUNT_ID, BudgetName=NAME)["Budget"]
     assert (described["BudgetLimit"], described["TimeUnit"], described["BudgetType"]) == (
@@ -51,7 +52,7 @@ def test_budget_is_created_then_left_alone(emulator_target: AwsTarget) -> None:
     )
     assert thresholds(emulator_target) == [80.0, 100.0]
 
-    again = budget.ensure_budget(emulator_target, settings())
+    again = ensure_budget(emulator_target, settings())
     assert again.status == "ok"
     assert {row[3] for row in again.tables[0].rows} == {"kept", "kept (subscribers not checked)"}
     assert thresholds(emulator_target) == [80.0, 100.0]
@@ -61,8 +62,8 @@ def test_budget_is_created_then_left_alone(emulator_target: AwsTarget) -> None:
 @pytest.mark.integration
 @pytest.mark.usefixtures("reset_emulator")
 def test_alerts_follow_the_configured_thresholds(emulator_target: AwsTarget) -> None:
-    budget.ensure_budget(emulator_target, settings())
-    moved = budget.ensure_budget(emulator_target, settings(thresholds=(50, 100)))
+    ensure_budget(emulator_target, settings())
+    moved = ensure_budget(emulator_target, settings(thresholds=(50, 100)))
     assert moved.status == "changed"
     assert thresholds(emulator_target) == [50.0, 100.0]
     actions = {row[0]: row[3] for row in moved.tables[0].rows}
@@ -73,8 +74,8 @@ def test_alerts_follow_the_configured_thresholds(emulator_target: AwsTarget) -> 
 @pytest.mark.integration
 @pytest.mark.usefixtures("reset_emulator")
 def test_without_addresses_the_budget_exists_but_warns_and_alerts_are_removed(emulator_target: AwsTarget) -> None:
-    budget.ensure_budget(emulator_target, settings())
-    silent = budget.ensure_budget(emulator_target, settings(emails=()))
+    ensure_budget(emulator_target, settings())
+    silent = ensure_budget(emulator_target, settings(emails=()))
     assert silent.status == "warn"
     assert thresholds(emulator_target) == []
     assert any("alerts nobody" in note for note in silent.notes)
@@ -83,8 +84,8 @@ def test_without_addresses_the_budget_exists_but_warns_and_alerts_are_removed(em
 @pytest.mark.integration
 @pytest.mark.usefixtures("reset_emulator")
 def test_a_new_limit_on_the_emulator_is_reported_not_pretended(emulator_target: AwsTarget) -> None:
-    budget.ensure_budget(emulator_target, settings())
-    shown = budget.ensure_budget(emulator_target, settings(limit=750))
+    ensure_budget(emulator_target, settings())
+    shown = ensure_budget(emulator_target, settings(limit=750))
     assert shown.status == "warn"
     assert shown.tables[0].rows[0] == [
         "budget",
@@ -166,7 +167,7 @@ def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(monkeypatch: 
         AwsTarget, "client", lambda self, service, region=None: {"sts": sts, "budgets": budgets}[service]
     )
 
-    shown = budget.ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
+    shown = ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
     stub.assert_no_pending_responses()
     assert shown.status == "changed"
     assert [row[3] for row in shown.tables[0].rows] == ["updated (was 500 USD monthly COST)", "subscribers +1 −1"]
@@ -174,7 +175,7 @@ def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(monkeypatch: 
 
 def test_addresses_that_are_not_e_mail_addresses_are_refused() -> None:
     with pytest.raises(UsageError) as raised:
-        budget.ensure_budget(AwsTarget("aws", "ap-northeast-2"), settings(emails=("ops@example.com", "ops team")))
+        ensure_budget(AwsTarget("aws", "ap-northeast-2"), settings(emails=("ops@example.com", "ops team")))
     assert "ops team" in raised.value.why
 
 

@@ -10,9 +10,14 @@ from typing import Any
 
 import pytest
 
-from aipx_runbook import cli, config, cost, plans, prices, terraform
+from aipx_runbook import cli, config, plans, prices, terraform
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
+from aipx_runbook.costing import assumptions as cost_assumptions
+from aipx_runbook.costing import estimates, model, usage
+from aipx_runbook.costing import report as cost_report
+from aipx_runbook.costing import seed as seed_comparison
+from aipx_runbook.costing import sizing as cost_sizing
 from aipx_runbook.errors import RunbookError
 from paths import PROJECT_ROOT
 
@@ -43,15 +48,15 @@ EXPECTED_SCENARIOS = {
 
 
 def test_sizing_is_priced_component_by_component(project: Path) -> None:
-    estimate = cost.estimate("dev")
+    estimate = estimates.estimate("dev")
     assert estimate.by_component() == pytest.approx(EXPECTED_COMPONENTS)
     assert estimate.on_demand == pytest.approx(ON_DEMAND)
     assert estimate.basis == "environments/dev/aws.tfvars"
 
 
 def test_scenarios_discount_only_what_the_commitment_covers(project: Path) -> None:
-    estimate = cost.estimate("dev")
-    totals = {scenario.name: estimate.total(scenario) for scenario in cost.SCENARIOS}
+    estimate = estimates.estimate("dev")
+    totals = {scenario.name: estimate.total(scenario) for scenario in model.SCENARIOS}
     assert totals == pytest.approx(EXPECTED_SCENARIOS)
 
 
@@ -59,7 +64,7 @@ def test_single_az_database_and_single_nat_use_their_own_prices(project: Path) -
     tfvars = project / "environments" / "dev" / "aws.tfvars"
     text = tfvars.read_text().replace("rds_multi_az                  = true", "rds_multi_az = false")
     tfvars.write_text(text.replace("single_nat_gateway            = false", "single_nat_gateway = true"))
-    components = cost.estimate("dev").by_component()
+    components = estimates.estimate("dev").by_component()
     assert components["database"] == pytest.approx(720 * 2.0 + 100 * 0.1)
     assert components["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 2 * 720 * (0.5 + 0.01))
 
@@ -69,13 +74,13 @@ def test_arm_functions_use_the_arm_duration_price(project: Path) -> None:
     for change in plan["resource_changes"]:
         if change["type"] == "aws_lambda_function":
             change["change"]["after"]["architectures"] = ["arm64"]
-    functions = cost.estimate("dev", plan).by_component()["functions"]
+    functions = estimates.estimate("dev", plan).by_component()["functions"]
     assert functions == pytest.approx(2 * 0.2 + 2_000_000 * 0.5 * 1 * 0.000008)
 
 
 def test_logs_that_never_expire_are_priced_after_a_year(round_table: prices.PriceTable, project: Path) -> None:
-    assumptions = cost.load_assumptions(project / "environments" / "dev" / "cost-assumptions.toml")
-    stored = [u for u in cost._logs_usage(0, assumptions) if u.price_key == "cloudwatch.logs.storage_gb_month"]
+    assumptions = cost_assumptions.load_assumptions(project / "environments" / "dev" / "cost-assumptions.toml")
+    stored = [u for u in usage.logs(0, assumptions) if u.price_key == "cloudwatch.logs.storage_gb_month"]
     assert stored[0].quantity == pytest.approx(12 * 365 / 30)
     assert "never expire" in stored[0].item
 
@@ -84,7 +89,7 @@ def test_a_size_missing_from_the_price_table_names_the_key(project: Path) -> Non
     tfvars = project / "environments" / "dev" / "aws.tfvars"
     tfvars.write_text(tfvars.read_text().replace('"cache.r6g.large"', '"cache.r7g.large"'))
     with pytest.raises(RunbookError) as raised:
-        cost.estimate("dev")
+        estimates.estimate("dev")
     assert "elasticache.node_hour.cache.r7g.large" in raised.value.why
 
 
@@ -92,7 +97,7 @@ def test_missing_sizing_variables_are_named(project: Path) -> None:
     tfvars = project / "environments" / "dev" / "aws.tfvars"
     tfvars.write_text("\n".join(line for line in tfvars.read_text().splitlines() if "fargate_cpu" not in line))
     with pytest.raises(RunbookError) as raised:
-        cost.estimate("dev")
+        estimates.estimate("dev")
     assert "fargate_cpu" in raised.value.why
 
 
@@ -101,7 +106,7 @@ def test_assumptions_must_be_complete_known_and_valid(project: Path) -> None:
     text = path.read_text().replace("data_lake_gb = 1000", "data_lake_gib = 1000").replace('"http"', '"grpc"')
     path.write_text(text.replace("ingested_gb = 12", "ingested_gb = -1"))
     with pytest.raises(RunbookError) as raised:
-        cost.load_assumptions(path)
+        cost_assumptions.load_assumptions(path)
     details = raised.value.details
     assert "[storage] data_lake_gb is missing" in details
     assert "[storage] data_lake_gib is not an assumption" in details
@@ -112,7 +117,7 @@ def test_assumptions_must_be_complete_known_and_valid(project: Path) -> None:
 def test_missing_assumptions_file_says_where_to_start(project: Path) -> None:
     (project / "environments" / "dev" / "cost-assumptions.toml").unlink()
     with pytest.raises(RunbookError) as raised:
-        cost.estimate("dev")
+        estimates.estimate("dev")
     assert "cost-assumptions.toml" in raised.value.fix
 
 
@@ -194,7 +199,7 @@ def same_stack_as_plan() -> dict[str, Any]:
 
 
 def test_a_plan_of_the_same_stack_costs_the_same_as_its_sizing(project: Path) -> None:
-    planned = cost.estimate("dev", same_stack_as_plan())
+    planned = estimates.estimate("dev", same_stack_as_plan())
     assert planned.by_component() == pytest.approx(EXPECTED_COMPONENTS)
     assert planned.basis == "saved plan, planned state"
     assert planned.unpriced == []
@@ -206,8 +211,8 @@ def test_the_current_state_is_what_exists_before_the_plan(project: Path) -> None
     database["change"]["before"] = copy.deepcopy(database["change"]["after"])
     nat = plan["resource_changes"][0]
     nat["change"]["before"], nat["change"]["after"] = nat["change"]["after"], None  # being destroyed
-    current = cost.estimate("dev", plan, "before")
-    planned = cost.estimate("dev", plan, "after")
+    current = estimates.estimate("dev", plan, "before")
+    planned = estimates.estimate("dev", plan, "after")
     assert current.on_demand == pytest.approx(EXPECTED_COMPONENTS["database"] + 720 * (0.5 + 0.01) + 10 * 0.1)
     assert planned.by_component()["network"] == pytest.approx(EXPECTED_COMPONENTS["network"] - 720 * (0.5 + 0.01))
 
@@ -217,7 +222,7 @@ def test_what_a_plan_cannot_price_is_listed_not_dropped(project: Path) -> None:
     plan["resource_changes"] = [c for c in plan["resource_changes"] if c["address"] != "aws_ecs_task_definition.oms"]
     endpoint = next(c for c in plan["resource_changes"] if c["address"] == "aws_vpc_endpoint.ecr")
     del endpoint["change"]["after"]["subnet_ids"]
-    planned = cost.estimate("dev", plan)
+    planned = estimates.estimate("dev", plan)
     assert any("aws_ecs_service.oms" in item for item in planned.unpriced)
     assert any("aws_vpc_endpoint.ecr" in item and "one AZ" in item for item in planned.unpriced)
     assert planned.by_component()["compute"] == pytest.approx(EXPECTED_COMPONENTS["compute"] / 2)
@@ -227,9 +232,9 @@ def test_fargate_spot_in_a_plan_is_recognised(project: Path) -> None:
     plan = same_stack_as_plan()
     service = next(c for c in plan["resource_changes"] if c["address"] == "aws_ecs_service.oms")
     service["change"]["after"]["capacity_provider_strategy"] = [{"capacity_provider": "FARGATE_SPOT", "weight": 1}]
-    planned = cost.estimate("dev", plan)
+    planned = estimates.estimate("dev", plan)
     assert planned.fargate_spot_configured
-    assert "already asks for Fargate Spot" in cost.explain(planned, cost.SCENARIOS_BY_NAME["fargate_spot"])
+    assert "already asks for Fargate Spot" in seed_comparison.explain(planned, model.SCENARIOS_BY_NAME["fargate_spot"])
 
 
 @pytest.mark.parametrize(
@@ -242,12 +247,12 @@ def test_fargate_spot_in_a_plan_is_recognised(project: Path) -> None:
     ],
 )
 def test_position_against_the_seeds_range(environment: str, monthly: float, expected: str) -> None:
-    assert cost.versus_seed(environment, monthly) == expected
+    assert seed_comparison.versus_seed(environment, monthly) == expected
 
 
 def test_explanation_names_the_gap_the_drivers_and_the_sizing_differences(project: Path) -> None:
-    estimate = cost.estimate("dev")
-    text = cost.explain(estimate, cost.SCENARIOS_BY_NAME["reserved_1yr"])
+    estimate = estimates.estimate("dev")
+    text = seed_comparison.explain(estimate, model.SCENARIOS_BY_NAME["reserved_1yr"])
     assert text.startswith(f"${EXPECTED_SCENARIOS['reserved_1yr']:,.0f} is ")
     assert "above the seed's ~$300-400/month" in text
     assert "rds 40% off $2,880 (the seed quotes 40-60% for Reserved Instances)" in text
@@ -263,7 +268,7 @@ def test_explanation_names_the_gap_the_drivers_and_the_sizing_differences(projec
 
 
 def test_json_is_keyed_by_environment_with_every_scenario(project: Path) -> None:
-    document = cost.to_json([cost.estimate("dev")])
+    document = cost_report.to_json([estimates.estimate("dev")])
     dev = document["dev"]
     assert dev["on_demand_monthly_usd"] == pytest.approx(ON_DEMAND)
     assert dev["price_table_date"] == "2026-01-02"
@@ -273,7 +278,7 @@ def test_json_is_keyed_by_environment_with_every_scenario(project: Path) -> None
 
 
 def test_report_prints_the_table_date_and_the_assumptions_and_charts_components(project: Path) -> None:
-    shown = cost.report([cost.estimate("dev")])
+    shown = cost_report.report([estimates.estimate("dev")])
     text = str(shown)
     assert "dated 2026-01-02" in text
     assert "environments/dev/cost-assumptions.toml" in text
@@ -282,7 +287,7 @@ def test_report_prints_the_table_date_and_the_assumptions_and_charts_components(
 
 
 def test_plan_report_shows_the_change_from_the_current_state(project: Path) -> None:
-    shown = cost.plan_report("dev", same_stack_as_plan())
+    shown = cost_report.plan_report("dev", same_stack_as_plan())
     assert shown.facts == {"planned_monthly_usd": pytest.approx(ON_DEMAND), "current_monthly_usd": 0}
     change = shown.tables[0]
     assert change.rows[-1] == ["total", "0.00", f"{ON_DEMAND:,.2f}", f"+{ON_DEMAND:,.2f}"]
@@ -290,7 +295,7 @@ def test_plan_report_shows_the_change_from_the_current_state(project: Path) -> N
 
 def test_the_shipped_table_prices_the_seeds_sizing() -> None:
     table = prices.load()
-    for seed in cost.SEED.values():
+    for seed in seed_comparison.SEED.values():
         sizing = seed.sizing
         deployment = "multi_az" if sizing["rds_multi_az"] else "single_az"
         for key in (
@@ -305,13 +310,13 @@ def test_the_shipped_table_prices_the_seeds_sizing() -> None:
 def test_each_environment_of_the_checkout_is_estimated(environment: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIPX_PROJECT_ROOT", str(PROJECT_ROOT))
     settings = config.load_environment(environment)
-    estimate = cost.estimate(environment)
+    estimate = estimates.estimate(environment)
     assert estimate.table.region == settings.region
-    sizing = cost.read_sizing(settings.tfvars)
+    sizing = cost_sizing.read_sizing(settings.tfvars)
     brokers = [line for line in estimate.lines if line.price.key.startswith("msk.broker_hour.")]
     assert brokers[0].usage.quantity == sizing["kafka_broker_count"] * estimate.assumptions.hours_per_month
     assert all(line.monthly_usd >= 0 for line in estimate.lines)
-    assert estimate.total(cost.SCENARIOS_BY_NAME["optimised"]) < estimate.on_demand
+    assert estimate.total(model.SCENARIOS_BY_NAME["optimised"]) < estimate.on_demand
 
 
 def test_cli_prints_a_json_object_keyed_by_environment(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -341,18 +346,19 @@ def test_the_plan_a_run_saved_is_priced_and_a_missing_one_is_named(
     target = AwsTarget("local", "ap-northeast-2", "http://127.0.0.1:9")
     ctx = StageContext("plan", config.load_environment("dev"), target, "aipx", project / "terraform", tmp_path)
     with pytest.raises(RunbookError) as raised:
-        cost.saved_plan_report(ctx)
+        cost_report.saved_plan_report(ctx)
     assert raised.value.what == "find the saved plan"
     shown_files = []
     monkeypatch.setattr(plans, "load", lambda ctx, name: SimpleNamespace(sha256="a saved plan's hash"))
     monkeypatch.setattr(
         terraform.TerraformRunner, "show_plan", lambda self, path: shown_files.append(path) or same_stack_as_plan()
     )
-    assert cost.saved_plan_report(ctx).facts["planned_monthly_usd"] == pytest.approx(ON_DEMAND)
+    assert cost_report.saved_plan_report(ctx).facts["planned_monthly_usd"] == pytest.approx(ON_DEMAND)
     assert shown_files == [plans.plan_path(ctx, plans.PLAN)]
 
 
 def test_a_plan_without_priced_resources_says_so(project: Path) -> None:
-    shown = cost.plan_report("dev", {"resource_changes": [_change("terraform_data.marker", "terraform_data", {})]})
+    marker = _change("terraform_data.marker", "terraform_data", {})
+    shown = cost_report.plan_report("dev", {"resource_changes": [marker]})
     assert shown.facts == {"planned_monthly_usd": 0, "current_monthly_usd": 0}
     assert any("none of the priced resources" in note for note in shown.notes)

@@ -25,6 +25,8 @@ from ..results import Report, Table
 from ..review import MASK
 from ..terraform import TerraformRunner
 from .apply import apply as apply
+from .budget import budget as budget
+from .budget import cost_estimate as cost_estimate
 from .destroy import deletion_protection_note as deletion_protection_note
 from .destroy import destroy as destroy
 from .destroy import destroy_plan as destroy_plan

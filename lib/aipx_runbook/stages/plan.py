@@ -6,8 +6,9 @@ to approve it; a partial plan (``exclude``) says what it leaves out.
 
 from __future__ import annotations
 
-from .. import cost, plans, targeting
+from .. import plans, targeting
 from ..context import StageContext
+from ..costing import report as cost_report
 from ..errors import RunbookError
 from ..results import Report
 from ..review import PlanReview
@@ -57,4 +58,4 @@ def note_exclusions(report: Report, metadata: plans.PlanMetadata) -> None:
 
 def cost_of_plan(ctx: StageContext) -> Report:
     """The monthly cost of the state this run's saved plan would produce, and its change."""
-    return ctx.record(cost.saved_plan_report(ctx), part="cost")
+    return ctx.record(cost_report.saved_plan_report(ctx), part="cost")
