@@ -15,12 +15,14 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .costing import estimates
 from .errors import RunbookError
 from .review import PlanReview, _path_text
-from .terraform import PlanMetadata
+
+if TYPE_CHECKING:  # plans.py writes these records: its description type is only named here
+    from .plans import PlanMetadata
 
 SCHEMA = 1
 SENSITIVE = "(sensitive)"

@@ -3,8 +3,9 @@
 A saved plan is a zip archive holding the value of every variable, sensitive ones included, and the prior
 state with its sensitive outputs. The run directory is what CI publishes and what people share, so the plan
 itself lives in the workspace's private plan store (``<workspace>/.aipx/plans/``, owner-only), one folder per
-run directory. The run directory gets the plan's description, ``<name>.meta.json``: its SHA-256, environment,
-stack, target, Terraform version, the run it belongs to and its counts. A plan is deleted once applied or
+run directory. The run directory gets the plan's description (``PlanMetadata``), ``<name>.meta.json``: its
+SHA-256, environment, stack, target, Terraform version, the run it belongs to and its counts; stages/apply.py
+checks a plan against it before applying. A plan is deleted once applied or
 replaced; the store prunes the plans of runs that have ended: when a plan is saved and when a run ends, a run's
 folder is deleted once its run directory is gone or its newest plan is older than PLAN_LIFETIME_HOURS (a plan
 that old is stale anyway; plan again).
@@ -21,7 +22,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,41 @@ from . import config, plan_record, protection, targeting
 from .context import StageContext
 from .errors import RunbookError
 from .review import PlanReview
+from .stack_files import file_sha256, stack_digest
 from .targeting import ResourceGraph
-from .terraform import PlanMetadata, TerraformRunner, file_sha256, stack_digest
+from .terraform import TerraformRunner
 from .timings import measure
 
 PLAN = "tfplan"
 DESTROY_PLAN = "destroy.tfplan"
-PLAN_AGAIN = "run stage 03 (plan) again in this run directory, review it, then apply"
 # `terraform show -json` of the plans this process saved or read: (plan file, its SHA-256) -> parsed JSON.
 _shown: dict[tuple[str, str], dict[str, Any]] = {}
 PLAN_LIFETIME_HOURS = 24
 OWNER = "run_dir"
+
+
+@dataclass
+class PlanMetadata:
+    """What a saved plan was made for; apply refuses a plan whose facts do not match (stages/apply.py)."""
+
+    plan_file: str
+    sha256: str
+    environment: str
+    stack: str
+    stack_digest: str
+    target: str
+    terraform_version: str
+    destroy: bool
+    created_at: str
+    has_changes: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""
+    # The two parts of stack_digest apart, so that a mismatch names which one changed.
+    stack_files_digest: str = ""
+    tfvars_sha256: str = ""
+    # A plan with exclusions (targeting.py): the resources named, and all it left out because of them.
+    excluded: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
 
 def store_root() -> Path:
@@ -99,18 +124,29 @@ def save(ctx: StageContext, name: str = PLAN, exclude: tuple[str, ...] = ()) -> 
         if exclude
         else None
     )
-    _, metadata = runner.plan(
-        path, destroy=name == DESTROY_PLAN, stream=True, targets=selection.targets if selection else ()
-    )
+    destroy = name == DESTROY_PLAN
+    result = runner.plan(path, destroy=destroy, stream=True, targets=selection.targets if selection else ())
     path.chmod(0o600)
+    metadata = PlanMetadata(
+        plan_file=path.name,
+        sha256=file_sha256(path),
+        environment=ctx.environment,
+        stack=ctx.stack,
+        stack_digest=stack_digest(ctx.stack_dir, runner.var_file),
+        target=ctx.target.name,
+        terraform_version=runner.version_text,
+        destroy=destroy,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        has_changes=result.returncode == 2,
+        run_dir=str(ctx.run_dir),
+        stack_files_digest=stack_digest(ctx.stack_dir, None),
+        tfvars_sha256=tfvars_sha256(ctx),
+    )
     plan = _show(runner, path, metadata.sha256)
     with measure("review"):
         review = PlanReview.from_show_json(plan)
     review.protected = protection.refusals(plan, ctx.settings.state_bucket, ctx.settings.lock_table)
     metadata.summary = review.counts
-    metadata.run_dir = str(ctx.run_dir)
-    metadata.stack_files_digest = stack_digest(ctx.stack_dir, None)
-    metadata.tfvars_sha256 = _tfvars_sha256(ctx)
     if selection:
         metadata.excluded = list(selection.excluded)
         metadata.left_out = list(selection.left_out)
@@ -124,40 +160,16 @@ def save(ctx: StageContext, name: str = PLAN, exclude: tuple[str, ...] = ()) -> 
 
 
 def load(ctx: StageContext, name: str = PLAN) -> PlanMetadata:
-    """The saved plan's description, once the plan is checked to be this run's, for this environment,
-    stack and target, unchanged since it was saved, and made from the stack as it is now."""
+    """The saved plan's description as stage 03 wrote it: whether the plan may be applied is decided in
+    stages/apply.py (``check_saved_plan``)."""
     meta_path = metadata_path(ctx, name)
-    path = plan_path(ctx, name)
     if not meta_path.exists():
         raise RunbookError(
             "find the saved plan",
             f"no saved plan in {ctx.run_dir}",
             "run stage 03 (plan) with the same run_dir first; apply only applies a plan this run saved",
         )
-    metadata = PlanMetadata(**json.loads(meta_path.read_text()))
-    if metadata.run_dir and metadata.run_dir != str(ctx.run_dir):
-        raise RunbookError(
-            "check the saved plan", f"it was made by another run ({metadata.run_dir}), not this one", PLAN_AGAIN
-        )
-    if not path.exists():
-        raise RunbookError(
-            "find the saved plan",
-            f"{meta_path.name} describes a plan that is no longer in the plan store (a plan is deleted once "
-            "applied, or when a new plan replaces it)",
-            PLAN_AGAIN,
-        )
-    problems = []
-    if file_sha256(path) != metadata.sha256:
-        problems.append("the plan file changed after it was saved (hash mismatch)")
-    for field_name, expected in (("environment", ctx.environment), ("stack", ctx.stack), ("target", ctx.target.name)):
-        if getattr(metadata, field_name) != expected:
-            problems.append(f"it was made for {field_name} {getattr(metadata, field_name)!r}, not {expected!r}")
-    var_file = ctx.settings.tfvars if ctx.settings.tfvars.exists() else None
-    if stack_digest(ctx.stack_dir, var_file) != metadata.stack_digest:
-        problems += _what_changed(ctx, metadata)
-    if problems:
-        raise RunbookError("check the saved plan", "; ".join(problems), PLAN_AGAIN)
-    return metadata
+    return PlanMetadata(**json.loads(meta_path.read_text()))
 
 
 def applied_exclusions(ctx: StageContext) -> list[str]:
@@ -166,44 +178,23 @@ def applied_exclusions(ctx: StageContext) -> list[str]:
     return list(json.loads(path.read_text()).get("excluded", [])) if path.exists() else []
 
 
-def _tfvars_sha256(ctx: StageContext) -> str:
+def tfvars_sha256(ctx: StageContext) -> str:
     return file_sha256(ctx.settings.tfvars) if ctx.settings.tfvars.exists() else ""
 
 
-def _what_changed(ctx: StageContext, metadata: PlanMetadata) -> list[str]:
-    """Which of the stack and the environment's aws.tfvars changed since the plan (only what really did)."""
-    tfvars = f"environments/{ctx.environment}/aws.tfvars"
-    if not metadata.stack_files_digest:  # described by an older runbook: the parts cannot be told apart
-        return [f"the stack or {tfvars} changed since the plan was made"]
-    changed = []
-    if stack_digest(ctx.stack_dir, None) != metadata.stack_files_digest:
-        changed.append(f"the stack's files ({ctx.stack_dir.name}/) changed since the plan was made")
-    if _tfvars_sha256(ctx) != metadata.tfvars_sha256:
-        changed.append(f"{tfvars} changed since the plan was made")
-    return changed or [f"the stack or {tfvars} changed since the plan was made"]
-
-
 def shown(ctx: StageContext, metadata: PlanMetadata, name: str = PLAN) -> dict[str, Any]:
-    """``terraform show -json`` of a saved plan that ``load`` accepted: from memory when this process saved or
-    read it already (the SHA-256 ``load`` checked names its content), else shown once now."""
+    """``terraform show -json`` of a saved plan: from memory when this process saved or read it already (the
+    SHA-256 its description holds names its content), else shown once now."""
     return _show(TerraformRunner(ctx), plan_path(ctx, name), metadata.sha256)
 
 
-def review(ctx: StageContext, name: str = PLAN, metadata: PlanMetadata | None = None) -> PlanReview:
-    """The review of a saved plan that ``load`` accepted."""
-    plan = shown(ctx, metadata or load(ctx, name), name)
+def review(ctx: StageContext, name: str, metadata: PlanMetadata) -> PlanReview:
+    """The review of a saved plan, with the changes it would make to the state backend."""
+    plan = shown(ctx, metadata, name)
     with measure("review"):
         review = PlanReview.from_show_json(plan)
     review.protected = protection.refusals(plan, ctx.settings.state_bucket, ctx.settings.lock_table)
     return review
-
-
-def refuse_backend_changes(ctx: StageContext, name: str, review: PlanReview) -> None:
-    """Discard a saved plan that would change the state backend, and stop: no approval is ever asked for it."""
-    if review.protected:
-        discard(ctx, name)
-        metadata_path(ctx, name).unlink(missing_ok=True)
-        raise protection.refuse(f"check the saved plan ({name})", review.protected, ctx.stack)
 
 
 def _show(runner: TerraformRunner, path: Path, sha256: str) -> dict[str, Any]:

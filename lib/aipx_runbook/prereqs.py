@@ -24,20 +24,13 @@ from .context import StageContext
 from .errors import PrerequisiteError
 from .results import Report, Table
 from .timings import measure
+from .toolchain import install_help
 
 if TYPE_CHECKING:  # boto3 is imported where a session is made: other stages never pay for it
     import boto3
 
 PROJECT_DISTRIBUTION = "aipx-runbook"
 ACCESS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{12}([A-Z0-9]{4})\b")
-# How to install, per operating system, as the stack's README lists it.
-TERRAFORM_FIX = {
-    "Darwin": "macOS: `brew tap hashicorp/tap && brew install hashicorp/tap/terraform`",
-    "Linux": "Linux (Ubuntu/Debian): add HashiCorp's apt repository (apt.releases.hashicorp.com, keyring "
-    "/usr/share/keyrings/hashicorp-archive-keyring.gpg), then `sudo apt update && sudo apt install terraform`; "
-    "or `make terraform` for the pinned release",
-    "Windows": "Windows: `choco install terraform`",
-}
 AWS_CLI_FIX = {
     "Darwin": "macOS: `brew install awscli`",
     "Linux": "Linux: `curl https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o awscliv2.zip && "
@@ -87,10 +80,10 @@ def check_terraform(ctx: StageContext) -> Check:
     required = versions.required_version(ctx.stack_dir) or "any"
     binary = shutil.which("terraform")
     if binary is None:
-        return Check("Terraform", "not found on PATH", required, False, _for_every_os(TERRAFORM_FIX))
+        return Check("Terraform", "not found on PATH", required, False, install_help())
     found = versions.installed_version(binary)
     ok = required == "any" or versions.satisfies(found, required)
-    fix = "" if ok else "upgrade: " + _for_every_os(TERRAFORM_FIX)
+    fix = "" if ok else "upgrade: " + install_help()
     return Check(f"Terraform ({ctx.stack} stack)", f"{versions.format_version(found)} ({binary})", required, ok, fix)
 
 

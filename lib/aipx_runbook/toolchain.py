@@ -20,11 +20,26 @@ from pathlib import Path
 
 from . import config, versions
 from .errors import PrerequisiteError
-from .terraform import INSTALL_HELP
 
 PINNED_VERSION = "1.11.4"
+# How to install Terraform, per operating system, as the stack's README lists it: the one text that the
+# prerequisites check, the runner (no terraform on PATH, or too old) and the fetcher below give.
+INSTALL_WAYS = {
+    "Darwin": "macOS: `brew tap hashicorp/tap && brew install hashicorp/tap/terraform`",
+    "Linux": "Linux (Ubuntu/Debian): add HashiCorp's apt repository (apt.releases.hashicorp.com, keyring "
+    "/usr/share/keyrings/hashicorp-archive-keyring.gpg), then `sudo apt update && sudo apt install terraform`",
+    "Windows": "Windows: `choco install terraform`",
+}
+ANY_SYSTEM = "any system: `conda install -c conda-forge terraform`, or `make terraform` to fetch the pinned release"
 RELEASES_URL = "https://releases.hashicorp.com/terraform"
 DOWNLOAD_TIMEOUT_SECONDS = 60
+
+
+def install_help() -> str:
+    """Every way to install Terraform, this machine's system first."""
+    here = platform.system()
+    ordered = sorted(INSTALL_WAYS, key=lambda system: system != here)
+    return " | ".join([*(INSTALL_WAYS[system] for system in ordered), ANY_SYSTEM])
 
 
 def required_constraints() -> dict[str, str]:
@@ -63,21 +78,22 @@ def fetch(version: str, destination: Path, base_url: str = RELEASES_URL) -> Path
         raise PrerequisiteError(
             f"download Terraform {version}",
             f"{base_url} cannot be reached ({error})",
-            f"install Terraform {version} yourself — {INSTALL_HELP}",
+            f"install Terraform {version} yourself — {install_help()}",
         ) from error
     expected = next((line.split()[0] for line in sums.splitlines() if line.endswith(" " + archive_name)), None)
     if expected is None:
         raise PrerequisiteError(
             f"verify Terraform {version}",
             f"{archive_name} is not listed in {sums_url}",
-            f"check that Terraform {version} is published for {platform_name()}; {INSTALL_HELP}",
+            f"check that Terraform {version} is published for {platform_name()}; {install_help()}",
         )
     actual = hashlib.sha256(archive).hexdigest()
     if actual != expected:
         raise PrerequisiteError(
             f"verify Terraform {version}",
             f"the archive's SHA-256 {actual} does not match the published {expected}; nothing was installed",
-            "retry later (a damaged or tampered download); if it persists, install Terraform by hand: " + INSTALL_HELP,
+            "retry later (a damaged or tampered download); if it persists, install Terraform by hand: "
+            + install_help(),
         )
     destination.mkdir(parents=True, exist_ok=True)
     binary_name = "terraform.exe" if sys.platform == "win32" else "terraform"

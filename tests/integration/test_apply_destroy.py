@@ -19,7 +19,7 @@ from jupyter_client.manager import start_new_kernel
 from aipx_runbook import plans, runbook, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
-from aipx_runbook.terraform import file_sha256
+from aipx_runbook.stack_files import file_sha256
 from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration

@@ -98,7 +98,7 @@ def test_a_held_lock_blocks_a_concurrent_plan(staging_backend) -> None:
     assert "Error acquiring the state lock" in caught.value.stderr
     assert "state lock" in caught.value.why
     table.delete_item(TableName=ctx.settings.lock_table, Key={"LockID": {"S": lock_id}})
-    result, _ = TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
+    result = TerraformRunner(ctx, lock_timeout="1s").plan(staging_backend / "tfplan")
     assert result.returncode == 2
 
 
@@ -139,8 +139,8 @@ def test_pre_1_6_backend_options_work_with_a_real_terraform_1_0(staging_backend,
     runner = TerraformRunner(ctx)
     assert runner.version[:2] == (1, 0)
     runner.init()
-    result, metadata = runner.plan(tmp_path / "tfplan")
-    assert result.returncode == 2 and metadata.terraform_version.startswith("1.0.")
+    result = runner.plan(tmp_path / "tfplan")
+    assert result.returncode == 2 and runner.version_text.startswith("1.0.")
     runner.apply(tmp_path / "tfplan", stream=False)
     assert "smoke/dev/terraform.tfstate" in _state_keys(ctx)
 

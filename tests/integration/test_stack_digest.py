@@ -10,7 +10,8 @@ import pytest
 from aipx_runbook import stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
-from aipx_runbook.terraform import TerraformRunner, stack_digest
+from aipx_runbook.stack_files import stack_digest
+from aipx_runbook.terraform import TerraformRunner
 from paths import TEST_DATA
 
 pytestmark = pytest.mark.integration

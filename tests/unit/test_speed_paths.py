@@ -100,11 +100,11 @@ def test_every_preload_names_a_stage_and_modules_that_import() -> None:
 
 
 def test_only_files_that_can_declare_variables_are_parsed_and_the_result_is_the_same(tmp_path: Path) -> None:
-    from aipx_runbook import terraform, versions
+    from aipx_runbook import stack_files, versions
 
     (tmp_path / "a.tf").write_text('variable "quoted" {\n  type = string\n}\n')
     (tmp_path / "b.tf").write_text("variable unquoted {\n  default = 1\n}\n")
     (tmp_path / "c.tf").write_text('# no variable here, only a comment that names one\nlocals {\n  x = "y"\n}\n')
     (tmp_path / "d.tf").write_text('terraform {\n  required_version = ">= 1.5.0"\n}\n')
-    assert terraform.declared_variables(tmp_path) == {"quoted", "unquoted"}
+    assert stack_files.declared_variables(tmp_path) == {"quoted", "unquoted"}
     assert versions.required_version(tmp_path) == ">= 1.5.0"

@@ -12,8 +12,8 @@ from ..config import read_tfvars
 from ..context import StageContext
 from ..errors import ApprovalRequired
 from ..results import Report
-from .apply import apply_saved_plan
-from .plan import note_exclusions, refuse_backend_changes
+from .apply import apply_saved_plan, check_saved_plan, refuse_backend_changes
+from .plan import note_exclusions, record_backend_refusal
 
 
 def deletion_protection_note(ctx: StageContext) -> str:
@@ -39,7 +39,7 @@ def destroy_plan(ctx: StageContext, exclude: object = ()) -> Report:
     metadata, review = plans.save(ctx, plans.DESTROY_PLAN, targeting.parse_exclusions(exclude))
     report = review.report(f"destroy plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
-    refuse_backend_changes(ctx, plans.DESTROY_PLAN, review, report)
+    record_backend_refusal(ctx, plans.DESTROY_PLAN, review, report)
     note_exclusions(report, metadata)
     note = deletion_protection_note(ctx)
     if note:
@@ -65,11 +65,11 @@ def destroy(ctx: StageContext, confirm: str = "", allow_production_destroy: bool
             "True). " + (deletion_protection_note(ctx) or ""),
         )
     if plans.metadata_path(ctx, plans.DESTROY_PLAN).exists():
-        metadata = plans.load(ctx, plans.DESTROY_PLAN)
+        metadata = check_saved_plan(ctx, plans.DESTROY_PLAN)
         review = plans.review(ctx, plans.DESTROY_PLAN, metadata)
     else:
         metadata, review = plans.save(ctx, plans.DESTROY_PLAN)
-    plans.refuse_backend_changes(ctx, plans.DESTROY_PLAN, review)
+    refuse_backend_changes(ctx, plans.DESTROY_PLAN, review)
     if not metadata.has_changes:
         return ctx.record(
             Report("terraform destroy", "ok", "Nothing to destroy: the state is empty.", facts={"destroyed": False})

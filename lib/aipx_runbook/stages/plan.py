@@ -12,6 +12,7 @@ from ..costing import report as cost_report
 from ..errors import RunbookError
 from ..results import Report
 from ..review import PlanReview
+from .apply import check_saved_plan, refuse_backend_changes
 
 
 def plan(ctx: StageContext, exclude: object = ()) -> Report:
@@ -19,7 +20,7 @@ def plan(ctx: StageContext, exclude: object = ()) -> Report:
     metadata, review = plans.save(ctx, plans.PLAN, targeting.parse_exclusions(exclude))
     report = review.report(f"terraform plan ({ctx.environment}, {ctx.stack})")
     report.facts["plan_sha256"] = metadata.sha256
-    refuse_backend_changes(ctx, plans.PLAN, review, report)
+    record_backend_refusal(ctx, plans.PLAN, review, report)
     note_exclusions(report, metadata)
     report.notes.append(
         f"saved plan sha256 {metadata.sha256[:12]}… (Terraform {metadata.terraform_version}), described in "
@@ -29,15 +30,16 @@ def plan(ctx: StageContext, exclude: object = ()) -> Report:
     return ctx.record(report)
 
 
-def refuse_backend_changes(ctx: StageContext, name: str, review: PlanReview, report: Report) -> None:
-    """A plan that would change the state backend is recorded as failed, discarded, and stops the stage."""
+def record_backend_refusal(ctx: StageContext, name: str, review: PlanReview, report: Report) -> None:
+    """A plan that would change the state backend is recorded as failed, discarded, and stops the stage
+    (apply would refuse it too: ``refuse_backend_changes`` in stages/apply.py)."""
     if not review.protected:
         return
     report.status = "fail"
     report.notes.append("refused, it would change the state backend: " + "; ".join(r.address for r in review.protected))
     ctx.record(report)
     try:
-        plans.refuse_backend_changes(ctx, name, review)
+        refuse_backend_changes(ctx, name, review)
     except RunbookError as error:
         error.details = str(report)
         raise
@@ -57,5 +59,7 @@ def note_exclusions(report: Report, metadata: plans.PlanMetadata) -> None:
 
 
 def cost_of_plan(ctx: StageContext) -> Report:
-    """The monthly cost of the state this run's saved plan would produce, and its change."""
+    """The monthly cost of the state this run's saved plan would produce, and its change: of a plan apply
+    would accept (``check_saved_plan`` in stages/apply.py)."""
+    check_saved_plan(ctx, plans.PLAN)
     return ctx.record(cost_report.saved_plan_report(ctx), part="cost")
