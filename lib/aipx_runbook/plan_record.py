@@ -207,10 +207,10 @@ def drift_records(plan: dict[str, Any]) -> list[DriftRecord]:
 # ---- cost ------------------------------------------------------------------------------------------------
 
 
-def cost_record(environment: str, plan: dict[str, Any]) -> CostRecord | None:
+def cost_record(environment: str, plan: dict[str, Any], sha256: str = "") -> CostRecord | None:
     try:
-        planned = estimates.estimate(environment, plan, "after")
-        current = estimates.estimate(environment, plan, "before")
+        priced = estimates.of_plan(environment, plan, sha256)
+        planned, current = priced.planned, priced.current
     except RunbookError as error:
         return CostRecord("", 0.0, 0.0, {}, note=f"no estimate: {error.why}")
     except (KeyError, ValueError, TypeError) as error:  # a stack the estimate does not know: the plan still stands
@@ -248,7 +248,7 @@ def build(metadata: PlanMetadata, review: PlanReview, plan: dict[str, Any]) -> P
         ],
         drift=drift_records(plan),
         outputs=[OutputRecord(o.name, o.action, o.sensitive, o.value) for o in review.output_changes],
-        cost=cost_record(metadata.environment, plan),
+        cost=cost_record(metadata.environment, plan, metadata.sha256),
     )
 
 

@@ -340,6 +340,35 @@ def test_cli_estimates_a_saved_plan_of_one_environment(
     assert cli.main(["cost", "--env", "qa"]) == 2
 
 
+def test_a_saved_plan_is_priced_once_until_its_prices_or_assumptions_change(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan stage's record and its cost report share one estimate per plan SHA-256; an edit prices again."""
+    priced_states = []
+    usage_from_plan = estimates.usage_from_plan
+    monkeypatch.setattr(
+        estimates,
+        "usage_from_plan",
+        lambda plan, state, a: priced_states.append(state) or usage_from_plan(plan, state, a),
+    )
+    plan = same_stack_as_plan()
+    first = estimates.of_plan("dev", plan, "sha-of-the-saved-plan")
+    assert sorted(priced_states) == ["after", "before"]
+    assert estimates.of_plan("dev", plan, "sha-of-the-saved-plan") is first
+    assert cost_report.plan_report("dev", plan, sha256="sha-of-the-saved-plan").facts["planned_monthly_usd"] == (
+        pytest.approx(ON_DEMAND)
+    )
+    assert len(priced_states) == 2, "the report reused the estimate the record made"
+
+    estimates.of_plan("dev", plan)  # no SHA-256 (the CLI's --plan-json): priced, not remembered
+    assert len(priced_states) == 4
+    assumptions = project / "environments" / "dev" / "cost-assumptions.toml"
+    assumptions.write_text(assumptions.read_text().replace("hours_per_month = 720", "hours_per_month = 730"))
+    again = estimates.of_plan("dev", plan, "sha-of-the-saved-plan")
+    assert len(priced_states) == 6 and again is not first
+    assert again.planned.assumptions.hours_per_month == 730
+
+
 def test_the_plan_a_run_saved_is_priced_and_a_missing_one_is_named(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terraform_bin: str
 ) -> None:

@@ -1,5 +1,6 @@
-"""Each saved plan is shown (`terraform show -json`) once: the review, the cost estimate and the destroy that
-follow in the same stage reuse the parsed JSON, which stays in memory and never reaches the run directory.
+"""Each saved plan is shown (`terraform show -json`) and priced once: the review, the cost estimate and the
+destroy that follow in the same stage reuse the parsed JSON, which stays in memory and never reaches the run
+directory, and the plan record and the cost report share one estimate.
 
 The count comes from a real wrapper around the Terraform binary, first on PATH, that logs every command line.
 """
@@ -14,6 +15,7 @@ import pytest
 
 from aipx_runbook import plans, stages
 from aipx_runbook.context import open_stage
+from aipx_runbook.costing import estimates
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +37,25 @@ def _shows(log: Path, plan_file: Path) -> int:
     return sum(1 for line in log.read_text().splitlines() if line.startswith("show") and str(plan_file) in line)
 
 
+def _count_pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The states of a plan priced from now on (the real pricing, counted)."""
+    priced: list[str] = []
+    usage_from_plan = estimates.usage_from_plan
+
+    def counted(plan: dict, state: str, assumptions: object) -> object:
+        priced.append(state)
+        return usage_from_plan(plan, state, assumptions)
+
+    monkeypatch.setattr(estimates, "usage_from_plan", counted)
+    return priced
+
+
 def test_each_plan_is_shown_once_for_review_cost_and_destroy(
-    moto_server: str, reset_emulator: None, tmp_path: Path, counted_terraform: Path
+    moto_server: str,
+    reset_emulator: None,
+    tmp_path: Path,
+    counted_terraform: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run_dir = tmp_path / "run"
 
@@ -46,10 +65,13 @@ def test_each_plan_is_shown_once_for_review_cost_and_destroy(
     stages.backend_setup(at("backend"))
     stages.init(at("init"))
     ctx = at("plan")
+    priced_states = _count_pricing(monkeypatch)
     plan = stages.plan(ctx)
     cost = stages.cost_of_plan(ctx)
     assert plan.facts["outputs_changed"] > 0 and "planned_monthly_usd" in cost.facts
     assert _shows(counted_terraform, plans.plan_path(ctx, plans.PLAN)) == 1
+    # One estimate of the plan (its current and its planned state) for the record and the cost report.
+    assert sorted(priced_states) == ["after", "before"]
 
     stages.apply(at("apply"), auto_approve=True)
     ctx = at("destroy")

@@ -13,7 +13,7 @@ from ..contract import COST_COMPONENTS
 from ..errors import RunbookError
 from ..results import Report, Table
 from ..timings import measure
-from .estimates import estimate, estimate_all
+from .estimates import estimate, estimate_all, of_plan
 from .model import SCENARIOS, Estimate, basis_label
 from .seed import explain, seed_range, versus_seed
 
@@ -112,15 +112,17 @@ def report_for(environments: Iterable[str], chart: bool = True) -> Report:
 
 def saved_plan_report(ctx: StageContext) -> Report:
     """The cost of the plan stage 03 saved for this run, beside every environment's estimate."""
-    plan = plans.shown(ctx, plans.load(ctx, plans.PLAN))
+    metadata = plans.load(ctx, plans.PLAN)
+    plan = plans.shown(ctx, metadata)
     with measure("review"):
-        return plan_report(ctx.environment, plan, config.known_environments())
+        return plan_report(ctx.environment, plan, config.known_environments(), sha256=metadata.sha256)
 
 
-def plan_report(environment: str, plan: dict[str, Any], others: Iterable[str] = ()) -> Report:
-    """The planned state's estimate, its change from the current state, and a chart beside other environments."""
-    planned = estimate(environment, plan, "after")
-    current = estimate(environment, plan, "before")
+def plan_report(environment: str, plan: dict[str, Any], others: Iterable[str] = (), sha256: str = "") -> Report:
+    """The planned state's estimate, its change from the current state, and a chart beside other environments.
+    With the plan's ``sha256``, the estimate the plan stage made for its record is reused (``estimates.of_plan``)."""
+    priced = of_plan(environment, plan, sha256)
+    planned, current = priced.planned, priced.current
     rows = []
     for name in COST_COMPONENTS:
         before, after = current.by_component()[name], planned.by_component()[name]
