@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import StageContext
+from ..errors import BackendError, RunbookError
 from ..results import Report
 from .inspect import Finding
+
+# How a drill on its own stack asks the trainee to run the runbook.
+STACK_NOTE = "the runbook's notebooks with `stack` set to the drill stack's path (shown when the drill is set up)"
+DRILL_STACK_PIPELINE = "stages 03 (plan) and 04 (apply, auto_approve=True)"
 
 
 @dataclass
@@ -41,3 +46,15 @@ class Drill:
     @property
     def notebook(self) -> str:
         return f"notebooks/training/{self.number}_{self.name.replace('-', '_')}.ipynb"
+
+
+def failed_scene(title: str, done: list[str], error: RunbookError, **remembered: Any) -> Scene:
+    """What the setup did, and the failure an operator now meets, as the runbook shows it; ``remembered``: the
+    facts the drill's check compares with later."""
+    report = Report(title, "warn", f"{error.what} fails: {error.why}")
+    report.notes += [f"scene: {line}" for line in done]
+    report.notes.append(f"the runbook's advice: {error.fix}")
+    details = "\n".join(line for line in error.details.splitlines() if line.strip())[:1500]
+    if details and not isinstance(error, BackendError):  # its summary already lists every setting
+        report.notes.append("what Terraform or AWS said:\n" + details)
+    return Scene(report, remembered)

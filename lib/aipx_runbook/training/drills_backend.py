@@ -10,9 +10,7 @@ from python_terraform import IsFlagged
 
 from .. import backend
 from ..context import StageContext
-from ..errors import BackendError, RunbookError
-from ..results import Report
-from .drill import Drill, Scene
+from .drill import Drill, Scene, failed_scene
 from .inspect import Finding, applied_findings, backend_findings, state_body, state_document
 from .scene import apply_directly, backend_ready, failure_of, initialised, reset_emulator
 
@@ -20,17 +18,6 @@ PIPELINE = (
     "stages 02 (init), 03 (plan) and 04 (apply, auto_approve=True) with the defaults (stack smoke), so the "
     "environment's state is written again"
 )
-
-
-def scene_report(title: str, done: list[str], error: RunbookError) -> Report:
-    """What the setup did, and the failure an operator now meets, as the runbook shows it."""
-    report = Report(title, "warn", f"{error.what} fails: {error.why}")
-    report.notes += [f"scene: {line}" for line in done]
-    report.notes.append(f"the runbook's advice: {error.fix}")
-    details = "\n".join(line for line in error.details.splitlines() if line.strip())[:1500]
-    if details and not isinstance(error, BackendError):  # its summary already lists every setting
-        report.notes.append("what Terraform or AWS said:\n" + details)
-    return report
 
 
 def smoke_outputs(ctx: StageContext) -> list[Finding]:
@@ -54,7 +41,7 @@ def setup_backend_missing(ctx: StageContext) -> Scene:
     reset_emulator(ctx)
     error = failure_of(initialised, ctx)
     done = ["an empty emulated account: no state bucket, no lock table (a new account, or a new environment)"]
-    return Scene(scene_report("The backend does not exist", done, error))
+    return failed_scene("The backend does not exist", done, error)
 
 
 def check_backend_missing(ctx: StageContext, _: dict[str, Any]) -> list[Finding]:
@@ -78,7 +65,7 @@ def setup_backend_drift(ctx: StageContext) -> Scene:
         "then, by hand in the console: versioning suspended, default encryption removed, public access block "
         "deleted (someone 'debugging' the bucket)",
     ]
-    return Scene(scene_report("The state bucket drifted", done, failure_of(backend.ensure, ctx)))
+    return failed_scene("The state bucket drifted", done, failure_of(backend.ensure, ctx))
 
 
 def check_backend_drift(ctx: StageContext, _: dict[str, Any]) -> list[Finding]:
@@ -98,7 +85,7 @@ def setup_wrong_region(ctx: StageContext) -> Scene:
         f"the backend (state bucket s3://{ctx.settings.state_bucket} and lock table) was made with the "
         f"environment's region left at {WRONG_REGION}, not {ctx.region}; the bucket holds no state yet",
     ]
-    return Scene(scene_report("The backend is in the wrong region", done, error))
+    return failed_scene("The backend is in the wrong region", done, error)
 
 
 def check_wrong_region(ctx: StageContext, _: dict[str, Any]) -> list[Finding]:
@@ -131,7 +118,7 @@ def setup_permission_denied(ctx: StageContext) -> Scene:
         "then a colleague added a statement to the state bucket's policy, meant to let only the CI role write "
         "the state; it denies you too",
     ]
-    return Scene(scene_report("Access denied", done, failure_of(plan_fails, ctx)))
+    return failed_scene("Access denied", done, failure_of(plan_fails, ctx))
 
 
 def _denies(statement: dict[str, Any]) -> bool:

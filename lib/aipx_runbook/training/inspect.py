@@ -148,3 +148,27 @@ def applied_findings(ctx: StageContext, wanted: list[str]) -> list[Finding]:
         else:
             found.append(Finding(address, True, f"in the state, id {held[address]['id']}"))
     return found
+
+
+def finished(ctx: StageContext, wanted: list[str]) -> list[Finding]:
+    """No lock is left, and the state holds each wanted resource untainted: the drill's job was done."""
+    return lock_findings(ctx) + applied_findings(ctx, wanted)
+
+
+def resource_ids(ctx: StageContext) -> dict[str, str]:
+    """Each resource in the state by address, with its id: what a setup remembers to tell kept from replaced."""
+    return {address: item["id"] for address, item in resources(state_document(ctx)).items()}
+
+
+def replaced_findings(
+    ctx: StageContext, remembered: dict[str, str], said: str, may_change: tuple[str, ...] = ()
+) -> list[Finding]:
+    """A failed finding for each remembered resource whose id changed (``said``: how that reads, given ``{now}``
+    and ``{was}``), except those that ``may_change``."""
+    held = resources(state_document(ctx))
+    found = []
+    for address, original in remembered.items():
+        now = held.get(address, {}).get("id")
+        if address not in may_change and now and now != original:
+            found.append(Finding(address, False, said.format(now=now, was=original)))
+    return found

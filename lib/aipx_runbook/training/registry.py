@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .drill import Drill
+from .drills_apply import HALF_APPLIED, RESOURCE_CONFLICT, STALE_PLAN
 from .drills_backend import BACKEND_DRIFT, BACKEND_MISSING, PERMISSION_DENIED, WRONG_REGION_DRILL
-from .drills_state import HALF_APPLIED, RESOURCE_CONFLICT, STALE_LOCK, STALE_PLAN, STATE_RESTORE
+from .drills_state import STALE_LOCK, STATE_RESTORE
 
 DRILLS: tuple[Drill, ...] = (
     BACKEND_MISSING,
