@@ -13,17 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import cli_errors, config, emulator, prices, progress, registry, runbook, shutdown
-from .aws import AwsTarget
-from .context import open_stage
-from .costing import estimates
-from .costing import report as cost_report
+from . import cli_account, cli_errors, config, emulator, progress, registry, runbook
+from .cli_errors import EXIT_DRIFT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_report
 from .errors import RunbookError, UsageError
-from .results import Report
-from .stages.budget import budget as budget_stage
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
+from .run_result import RunResult, StageOutcome
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -43,7 +36,7 @@ def _stage_names(text: str | None) -> list[str] | None:
     return names
 
 
-def _print_stage(outcome: runbook.StageOutcome) -> None:
+def _print_stage(outcome: StageOutcome) -> None:
     mark = {"passed": "PASS", "interrupted": "INT "}.get(outcome.status, "FAIL")
     print(f"{mark}  {outcome.number} {outcome.name:<14} {outcome.seconds:7.1f} s  {outcome.summary}", flush=True)
 
@@ -54,7 +47,7 @@ def command_run(args: argparse.Namespace) -> int:
     parameters = {name: registry.parse_cli(name, text, chosen) for name, text in args.parameter or []}
     ticker = progress.Ticker()
 
-    def finished(outcome: runbook.StageOutcome) -> None:
+    def finished(outcome: StageOutcome) -> None:
         ticker.stop()
         _print_stage(outcome)
 
@@ -108,34 +101,6 @@ def command_stages(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def command_cost(args: argparse.Namespace) -> int:
-    names = config.known_environments() if args.env == "all" else [config.validate_environment(args.env)]
-    if args.plan_json and args.env == "all":
-        raise UsageError("--plan-json is the plan of one environment", "pass --env with that environment")
-    plan = cli_errors.read_plan_json(args.plan_json) if args.plan_json else None
-    priced = [estimates.estimate(names[0], plan)] if plan is not None else estimates.estimate_all(names)
-    if args.format == "json":
-        print(json.dumps(cost_report.to_json(priced), indent=2))
-        return EXIT_OK
-    return _print_report(cost_report.report(priced, chart=False))
-
-
-def command_prices(args: argparse.Namespace) -> int:
-    if args.action == "show":
-        return _print_report(prices.load(args.region).report())
-    target = AwsTarget(config.validate_target(args.target), args.region, profile=args.profile or "")
-    return _print_report(prices.refresh(target))
-
-
-def command_stage(name: str, stage: Callable[..., Report]) -> Callable[[argparse.Namespace], int]:
-    """A subcommand that runs one library stage (budget, pause, resume) on --env and --target."""
-
-    def handler(args: argparse.Namespace) -> int:
-        return _print_report(stage(open_stage(name, args.env, args.target, profile=args.profile or "")))
-
-    return handler
-
-
 def command_report(args: argparse.Namespace) -> int:
     from . import report_markdown
 
@@ -162,7 +127,7 @@ def command_drift(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.agree else EXIT_DRIFT
 
 
-def _print_failure(result: runbook.RunResult) -> int:
+def _print_failure(result: RunResult) -> int:
     failed = result.failed
     assert failed is not None
     print(f"\nstage {failed.number} {failed.name} failed: {failed.error}", file=sys.stderr)
@@ -176,7 +141,7 @@ def command_train(args: argparse.Namespace) -> int:
     from . import training
 
     if not args.drill:
-        return _print_report(training.overview())
+        return print_report(training.overview())
     if args.check:
         result = training.check(args.drill, args.env or "")
         print(result)
@@ -186,11 +151,6 @@ def command_train(args: argparse.Namespace) -> int:
     print(f"\nopen {drill.notebook} (set_up = False keeps this scene), or fix it with the runbook's notebooks,")
     print(f"then: aipx-runbook train {drill.name} --check  (the emulator keeps running: aipx-runbook emulator stop)")
     return EXIT_OK
-
-
-def _print_report(report: Report) -> int:
-    print(report)
-    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,30 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     stages = commands.add_parser("stages", help="list the stages, their notebooks and their parameters")
     stages.set_defaults(handler=command_stages)
+    cli_account.add_commands(commands)  # cost, prices, budget, pause, resume
 
-    cost_parser = commands.add_parser("cost", help="monthly cost estimate per environment, with the seed's scenarios")
-    cost_parser.add_argument("--env", required=True, help="all, or one of " + ", ".join(config.known_environments()))
-    cost_parser.add_argument("--format", choices=("text", "json"), default="text")
-    cost_parser.add_argument("--plan-json", help="`terraform show -json` of a saved plan: estimate its planned state")
-    cost_parser.set_defaults(handler=command_cost)
-
-    prices_parser = commands.add_parser("prices", help="show the dated price table, or refresh it from AWS")
-    prices_parser.add_argument("action", choices=("show", "refresh"))
-    prices_parser.add_argument("--region", default=config.DEFAULT_REGION)
-    prices_parser.add_argument("--target", default="aws", help="refresh reads the AWS Price List API: target aws only")
-    prices_parser.add_argument("--profile", help="AWS profile for target aws")
-    prices_parser.set_defaults(handler=command_prices)
-
-    for name, stage, text in (
-        ("budget", budget_stage, "create or update the environment's AWS Budget and its e-mail alerts"),
-        ("pause", shutdown.pause, "scale the environment's ECS services to 0, recording their counts (not production)"),
-        ("resume", shutdown.resume, "restore the ECS service counts pause recorded (not production)"),
-    ):
-        stage_parser = commands.add_parser(name, help=text)
-        stage_parser.add_argument("--env", required=True, help="environment: " + ", ".join(config.known_environments()))
-        stage_parser.add_argument("--target", default="local", help="local (emulator, default) or aws (a real account)")
-        stage_parser.add_argument("--profile", help="AWS profile for target aws")
-        stage_parser.set_defaults(handler=command_stage(name, stage))
     report_parser = commands.add_parser(
         "report", help="the plan of one or more runs as Markdown (PR comment, job summary)"
     )

@@ -1,16 +1,29 @@
-"""What the CLI says instead of a traceback: AWS SDK errors and input files turned into FAILED / why / fix."""
+"""What the CLI says and returns instead of a traceback: its exit codes, a report's exit code, and AWS SDK errors
+and input files turned into FAILED / why / fix."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import isolation
 from .errors import RunbookError
 
+if TYPE_CHECKING:
+    from .results import Report
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_DRIFT = 3  # `drift`: the environment and its code disagree
+
 PLAN_JSON_FIX = "make it from a saved plan: `terraform show -json tfplan > plan.json`, then pass --plan-json plan.json"
+
+
+def print_report(report: Report) -> int:
+    """Print a report; its exit code (a failed report: EXIT_FAILED)."""
+    print(report)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def explain(error: BaseException, what: str) -> RunbookError | None:

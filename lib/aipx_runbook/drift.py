@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import runbook
 from .plan_record import ChangeRecord, DriftRecord, OutputRecord, PlanRecord, record_path
+from .run_result import RunResult, StageOutcome
 
 READ_ONLY_STAGES = ("00", "01", "02", "03")
 DRIFT_FILE = "drift.json"
@@ -86,8 +87,8 @@ def check(
     environment: str,
     target: str = "local",
     stack: str = "",
-    on_stage: Callable[[runbook.StageOutcome], None] | None = None,
-) -> tuple[runbook.RunResult, DriftOutcome | None]:
+    on_stage: Callable[[StageOutcome], None] | None = None,
+) -> tuple[RunResult, DriftOutcome | None]:
     """Run stages 00-03 and compare; the outcome is None when a stage failed (the run result says why)."""
     result = runbook.run(environment, target=target, stack=stack, stage_names=READ_ONLY_STAGES, on_stage=on_stage)
     if result.failed is not None:

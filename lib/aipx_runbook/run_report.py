@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runbook import RunResult
+    from .run_result import RunResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 NOTEBOOK_TEMPLATE = "aipx_report"

@@ -1,13 +1,13 @@
-"""The stage list, papermill execution into a run directory, summary.json and index.html."""
+"""A headless run: the stages chosen and their parameters checked, each stage notebook executed with papermill
+into the run directory (``run_dirs``), its outcome read from the stage's typed record (``run_result``,
+``stage_records``), then summary.json and index.html."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,8 @@ from . import (
 from .context import DEFAULT_STACK_FOR_TARGET
 from .errors import UsageError
 from .render_queue import RenderQueue
+from .run_dirs import existing_run_dir, new_run_dir
+from .run_result import RunResult, StageOutcome, write_summary
 
 if TYPE_CHECKING:
     from papermill.exceptions import PapermillExecutionError
@@ -64,70 +66,6 @@ def stage_parameters(stage: Stage) -> dict[str, dict[str, Any]]:
     }
 
 
-@dataclass
-class StageOutcome:
-    number: str
-    name: str
-    notebook: str
-    status: str
-    seconds: float
-    facts: dict[str, Any] = field(default_factory=dict)
-    summary: str = ""
-    error: str = ""
-    hint: str = ""
-    timings: dict[str, Any] = field(default_factory=dict)
-    details: str = ""
-
-
-@dataclass
-class RunResult:
-    environment: str
-    target: str
-    stack: str
-    run_dir: Path
-    stages: list[StageOutcome]
-    notices: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(stage.status == "passed" for stage in self.stages)
-
-    @property
-    def failed(self) -> StageOutcome | None:
-        return next((stage for stage in self.stages if stage.status in ("failed", "interrupted")), None)
-
-    @property
-    def interrupted(self) -> bool:
-        return any(stage.status == "interrupted" for stage in self.stages)
-
-    @property
-    def status(self) -> str:
-        return "passed" if self.ok else "interrupted" if self.interrupted else "failed"
-
-
-def new_run_dir(environment: str) -> Path:
-    base = config.workspace_root() / "runs" / environment
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    path = base / stamp
-    suffix = 1
-    while path.exists():
-        suffix += 1
-        path = base / f"{stamp}-{suffix}"
-    path.mkdir(parents=True)
-    return path
-
-
-def existing_run_dir(path: str | Path, environment: str) -> Path:
-    """An earlier run's directory, given with --run-dir: it must exist (a typo must not start a new run)."""
-    directory = Path(path).expanduser().resolve()
-    if not directory.is_dir():
-        raise UsageError(
-            f"run directory {path} does not exist",
-            f"pass a directory of an earlier run, e.g. runs/{environment}/<UTC stamp>, or leave --run-dir out",
-        )
-    return directory
-
-
 def validate_parameters(stages: list[Stage], parameters: dict[str, Any]) -> dict[Stage, dict[str, Any]]:
     declared = {stage: stage_parameters(stage) for stage in stages}
     known = set().union(*declared.values()) - set(COMMON_PARAMETERS)
@@ -151,11 +89,6 @@ def _failure(run_dir: Path, stage: Stage, error: PapermillExecutionError) -> tup
     if record is not None and record.status in ("failed", "interrupted") and record.why:
         return record.status, f"{record.kind or error.ename}: {record.why}", record.fix, record.details
     return "failed", f"{error.ename}: {error.evalue}", "read the failing cell in the executed notebook", ""
-
-
-def _read_record(run_dir: Path, stage: Stage) -> dict[str, Any]:
-    path = run_dir / "stages" / f"{stage.name}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def render_html(notebook: Path) -> Path:
@@ -276,7 +209,7 @@ def _execute(
     rendering = time.monotonic()
     if output.exists() and not renders:
         render_html(output)
-    record = _read_record(run_dir, stage)
+    record = stage_records.read(run_dir, stage.name)
     spent = timings.stage_breakdown(
         run_dir / "stages" / f"{stage.name}.timings.json",
         seconds,
@@ -289,8 +222,8 @@ def _execute(
         stage.notebook,
         status,
         round(seconds, 2),
-        record.get("facts", {}),
-        record.get("summary", ""),
+        record.facts if record else {},
+        record.summary if record else "",
         error,
         hint,
         spent,
@@ -314,20 +247,6 @@ def _interrupted(stage: Stage, run_dir: Path) -> StageOutcome:
         error="interrupted (Ctrl-C) while no Terraform command ran: the stage stopped where it was",
         hint=f"check the executed notebook {stage.notebook}, then rerun the run (or this stage)",
     )
-
-
-def write_summary(result: RunResult) -> Path:
-    path = result.run_dir / "summary.json"
-    document = {
-        "environment": result.environment,
-        "target": result.target,
-        "stack": result.stack,
-        "status": result.status,
-        "stages": [asdict(stage) for stage in result.stages],
-        "notices": result.notices,
-    }
-    path.write_text(json.dumps(document, indent=2, default=str))
-    return path
 
 
 def write_index(result: RunResult) -> Path:
