@@ -66,5 +66,6 @@ class AwsTarget:
 
     def describe(self) -> str:
         if self.is_local:
-            return f"local emulator at {self.endpoint_url} (no AWS account is touched)"
+            where = f"at {self.endpoint_url}" if self.endpoint_url else "(started at the first call)"
+            return f"local emulator {where} (no AWS account is touched)"
         return f"AWS account via {'profile ' + self.profile if self.profile else 'the default credential chain'}"

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import aws_errors, config, hints, prereqs
+from . import accounts, aws_errors, config, hints
 from .context import StageContext
 from .contract import MASK
 from .errors import ApprovalRequired, RunbookError, TerraformError
@@ -148,7 +148,7 @@ def release_lock(ctx: StageContext, confirm_lock_id: str = "") -> Report:
             f"confirm_lock_id '{confirm_lock_id}' is not the held lock's ID: {held.describe()}; nothing was changed",
             f"check that the holder's process is gone, then pass confirm_lock_id='{held.id}'",
         )
-    prereqs.guard_account(ctx)
+    accounts.guard_account(ctx)
     runner = TerraformRunner(backend_only(ctx))
     runner.init()
     runner.force_unlock(confirm_lock_id)

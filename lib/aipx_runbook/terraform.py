@@ -81,6 +81,7 @@ class TerraformRunner:
 
     def environment(self) -> dict[str, str]:
         env = self.ctx.target.terraform_env()
+        self.ctx.terraform_data_dir.mkdir(parents=True, exist_ok=True)  # Terraform writes .terraform/ here
         env["TF_DATA_DIR"] = str(self.ctx.terraform_data_dir)
         env["TF_IN_AUTOMATION"] = "1"
         env["TF_INPUT"] = "0"

@@ -16,11 +16,11 @@ from urllib.parse import urlparse
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws_errors, config, contract, state
-from .backend import PUBLIC_ACCESS_BLOCK
 from .config import EnvironmentSettings
 from .context import StageContext
 from .errors import RunbookError
 from .results import Report, Table
+from .state_bucket import PUBLIC_ACCESS_BLOCK
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 EMULATOR = "the local emulator (moto)"

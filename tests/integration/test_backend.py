@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
-from aipx_runbook import backend, config, hints, stages
+from aipx_runbook import backend, backend_settings, config, hints, stages
 from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.context import StageContext, open_stage
 from aipx_runbook.errors import BackendError, TerraformError
@@ -156,7 +156,7 @@ def _bare_backend(endpoint: str) -> None:
 def test_an_existing_non_compliant_backend_is_reported_setting_by_setting_and_left_alone(
     moto_server, reset_emulator, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(backend, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(backend_settings, "SETTLE_SECONDS", 0.0)
     _bare_backend(moto_server)
     s3, dynamodb = _clients(moto_server)
     with pytest.raises(BackendError) as caught:
@@ -184,7 +184,7 @@ def test_an_existing_non_compliant_backend_is_reported_setting_by_setting_and_le
 def test_fix_drift_applies_only_what_is_missing_and_keeps_the_existing_policy_and_tags(
     moto_server, reset_emulator, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(backend, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(backend_settings, "SETTLE_SECONDS", 0.0)
     _bare_backend(moto_server)
     s3, _ = _clients(moto_server)
     audit = {

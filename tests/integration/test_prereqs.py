@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from aipx_runbook import backend, config, prereqs
+from aipx_runbook import accounts, config, prereqs, stages
 from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.context import StageContext, open_stage
 from aipx_runbook.errors import PrerequisiteError
@@ -83,7 +83,7 @@ def _all_buckets_and_tables(endpoint: str, credentials: dict[str, str]) -> tuple
 
 def test_prerequisites_on_local_pass_with_one_row_per_check(moto_server, tmp_path) -> None:
     ctx = _local(moto_server, tmp_path)
-    report = prereqs.run(ctx)
+    report = stages.prerequisites(ctx)
     rows = _rows(report)
     assert set(rows) == {
         "Terraform (smoke stack)",
@@ -114,10 +114,10 @@ def test_the_guard_on_local_stops_naming_both_accounts_and_nothing_is_created(mo
     ctx = _local(moto_server, tmp_path)
     ctx.settings = dataclasses.replace(ctx.settings, local_account_id="111122223333")
     with pytest.raises(PrerequisiteError) as caught:
-        prereqs.run(ctx)
+        stages.prerequisites(ctx)
     assert "111122223333" in caught.value.fix and LOCAL_ACCOUNT_ID in caught.value.fix
     with pytest.raises(PrerequisiteError) as caught:
-        backend.ensure(ctx)
+        stages.backend_setup(ctx)
     assert f"belong to account {LOCAL_ACCOUNT_ID}" in caught.value.why
     assert "local_account_id in environments/dev/runbook.toml is 111122223333" in caught.value.why
     assert "nothing was created" in caught.value.why
@@ -130,14 +130,14 @@ def test_the_guard_on_target_aws_stops_before_creating_anything(moto_server, res
     ctx = _aws_target(monkeypatch, moto_server, credentials, tmp_path)
     ctx.settings = dataclasses.replace(ctx.settings, account_id=LOCAL_ACCOUNT_ID)
     with pytest.raises(PrerequisiteError) as caught:
-        backend.ensure(ctx)
+        stages.backend_setup(ctx)
     assert f"belong to account {OTHER_ACCOUNT}" in caught.value.why
     assert f"account_id in environments/dev/runbook.toml is {LOCAL_ACCOUNT_ID}" in caught.value.why
     assert "assumed-role/terraform-admin" in caught.value.why
     assert _all_buckets_and_tables(moto_server, credentials) == ([], [])
 
     ctx.settings = dataclasses.replace(ctx.settings, account_id=OTHER_ACCOUNT)
-    report = backend.ensure(ctx)
+    report = stages.backend_setup(ctx)
     assert report.facts["created"] == ["s3://aipx-terraform-state", "dynamodb:aipx-terraform-locks"]
     assert _all_buckets_and_tables(moto_server, credentials) == (["aipx-terraform-state"], ["aipx-terraform-locks"])
 
@@ -146,7 +146,7 @@ def test_an_unset_account_id_on_target_aws_is_a_warning_that_says_what_to_set(mo
     ctx = _aws_target(
         monkeypatch, moto_server, {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "x"}, tmp_path
     )
-    check = prereqs.check_account(ctx, LOCAL_ACCOUNT_ID)
+    check = accounts.check_account(ctx, LOCAL_ACCOUNT_ID)
     assert (check.status, check.required) == ("warn", "any: not enforced")
     assert f'account_id = "{LOCAL_ACCOUNT_ID}"' in check.fix
 
@@ -154,7 +154,7 @@ def test_an_unset_account_id_on_target_aws_is_a_warning_that_says_what_to_set(mo
 def test_missing_credentials_list_the_sources_tried_and_what_to_run(moto_server, tmp_path, monkeypatch) -> None:
     _isolate_credentials(monkeypatch, tmp_path)
     ctx = open_stage("prerequisites", "dev", target="aws", stack="smoke", run_dir=str(tmp_path / "run"))
-    check, identity = prereqs.check_credentials(ctx)
+    check, identity = accounts.check_credentials(ctx)
     assert not check.ok and identity == {}
     assert check.found.startswith("no credentials for profile 'default'; tried: ")
     for source in ("environment variables", "SSO", "~/.aws/credentials", "~/.aws/config", "EC2 instance metadata"):
@@ -164,9 +164,9 @@ def test_missing_credentials_list_the_sources_tried_and_what_to_run(moto_server,
 
 CHECK_CREDENTIALS = """
 import json
-from aipx_runbook import prereqs
+from aipx_runbook import accounts
 from aipx_runbook.context import open_stage
-check, _ = prereqs.check_credentials(open_stage("prerequisites", "dev", target="aws", stack="smoke", run_dir="run"))
+check, _ = accounts.check_credentials(open_stage("prerequisites", "dev", target="aws", stack="smoke", run_dir="run"))
 print(json.dumps({"ok": check.ok, "found": check.found, "fix": check.fix}))
 """
 
@@ -210,7 +210,7 @@ def test_an_sso_profile_without_a_valid_session_says_to_log_in(moto_server, tmp_
 def test_a_profile_that_does_not_exist_says_how_to_create_it(moto_server, tmp_path, monkeypatch) -> None:
     _isolate_credentials(monkeypatch, tmp_path)
     ctx = open_stage("prerequisites", "dev", target="aws", stack="smoke", run_dir=str(tmp_path), profile="nobody")
-    check, _ = prereqs.check_credentials(ctx)
+    check, _ = accounts.check_credentials(ctx)
     assert not check.ok and "profile 'nobody' is not in" in check.found
     assert "aws configure --profile nobody" in check.fix
 

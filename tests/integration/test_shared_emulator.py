@@ -103,11 +103,14 @@ def test_an_emulator_restarted_between_stages_is_named(own_workspace, tmp_path) 
     stages.init(open_stage("init", "dev", run_dir=run_dir))
     emulator.stop()
     emulator.start()
+    plan = open_stage("plan", "dev", run_dir=run_dir)  # building a context starts nothing and checks nothing
     with pytest.raises(EmulatorError) as caught:
-        open_stage("plan", "dev", run_dir=run_dir)
+        plan.ensure_emulator()
     assert "the emulator was restarted, its buckets and state are gone" in caught.value.why
     assert caught.value.fix.startswith("rerun from stage 01")
-    assert open_stage("backend", "dev", run_dir=run_dir).stage == "backend", "stage 01 starts afresh"
+    with pytest.raises(EmulatorError):
+        stages.start("plan", "dev", run_dir=run_dir)  # a notebook's first cell
+    assert stages.start("backend", "dev", run_dir=run_dir).stage == "backend", "stage 01 starts afresh"
 
 
 def test_a_corrupt_emulator_record_gets_a_clear_message(own_workspace) -> None:

@@ -9,15 +9,13 @@ from typing import Any
 import aipx_runbook
 
 from .. import (
-    backend,
     plans,
-    prereqs,
     registry,
     state,
     timings,
 )
 from .. import verify as verification
-from ..context import StageContext, open_stage
+from ..context import StageContext, start_stage
 from ..errors import RunbookError
 from ..interactive import is_interactive
 from ..notebook_guard import REVEALED_MARKER
@@ -25,6 +23,7 @@ from ..results import Report, Table
 from ..review import MASK
 from ..terraform import TerraformRunner
 from .apply import apply as apply
+from .backend import backend_setup as backend_setup
 from .budget import budget as budget
 from .budget import cost_estimate as cost_estimate
 from .destroy import deletion_protection_note as deletion_protection_note
@@ -33,17 +32,9 @@ from .destroy import destroy_plan as destroy_plan
 from .init import init as init
 from .plan import cost_of_plan as cost_of_plan
 from .plan import plan as plan
+from .prerequisites import prerequisites as prerequisites
 
-start = open_stage
-
-
-def prerequisites(ctx: StageContext) -> Report:
-    return prereqs.run(ctx)
-
-
-def backend_setup(ctx: StageContext, fix_drift: bool = False) -> Report:
-    registry.check("backend", {"fix_drift": fix_drift})
-    return backend.ensure(ctx, fix_drift=fix_drift)
+start = start_stage
 
 
 def state_list(ctx: StageContext) -> Report:

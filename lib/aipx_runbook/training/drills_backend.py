@@ -8,7 +8,7 @@ from typing import Any
 
 from python_terraform import IsFlagged
 
-from .. import backend
+from .. import stages
 from ..context import StageContext
 from .drill import Drill, Scene, failed_scene
 from .inspect import Finding, applied_findings, backend_findings, state_body, state_document
@@ -65,7 +65,7 @@ def setup_backend_drift(ctx: StageContext) -> Scene:
         "then, by hand in the console: versioning suspended, default encryption removed, public access block "
         "deleted (someone 'debugging' the bucket)",
     ]
-    return failed_scene("The state bucket drifted", done, failure_of(backend.ensure, ctx))
+    return failed_scene("The state bucket drifted", done, failure_of(stages.backend_setup, ctx))
 
 
 def check_backend_drift(ctx: StageContext, _: dict[str, Any]) -> list[Finding]:
@@ -79,8 +79,8 @@ WRONG_REGION = "us-east-1"
 
 def setup_wrong_region(ctx: StageContext) -> Scene:
     reset_emulator(ctx)
-    backend.ensure(dataclasses.replace(ctx, target=dataclasses.replace(ctx.target, region=WRONG_REGION)))
-    error = failure_of(backend.ensure, ctx)
+    stages.backend_setup(dataclasses.replace(ctx, target=dataclasses.replace(ctx.target, region=WRONG_REGION)))
+    error = failure_of(stages.backend_setup, ctx)
     done = [
         f"the backend (state bucket s3://{ctx.settings.state_bucket} and lock table) was made with the "
         f"environment's region left at {WRONG_REGION}, not {ctx.region}; the bucket holds no state yet",

@@ -10,9 +10,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .. import state
-from ..backend import LockTable, StateBucket, WriteLog
+from ..backend_settings import WriteLog
 from ..context import StageContext
 from ..errors import RunbookError
+from ..lock_table import LockTable
+from ..state_bucket import StateBucket
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from python_terraform import IsFlagged
 
-from .. import backend, config, tfprocess
+from .. import config, stages, tfprocess
 from ..context import StageContext, open_stage
 from ..errors import EmulatorError, RunbookError
 from ..terraform import TerraformRunner
@@ -69,7 +69,7 @@ def reset_emulator(ctx: StageContext) -> None:
 
 def backend_ready(ctx: StageContext) -> None:
     """The state bucket and lock table, as stage 01 makes them."""
-    backend.ensure(ctx)
+    stages.backend_setup(ctx)
 
 
 def initialised(ctx: StageContext) -> TerraformRunner:
