@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from python_terraform import IsFlagged
 
-from aipx_runbook import config, emulator, runbook, stages, state, tfprocess
+from aipx_runbook import config, emulator, runbook, stages, state, state_restore, tfprocess
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
@@ -226,7 +226,7 @@ def test_the_printed_restore_commands_bring_back_an_earlier_state(moto_server, r
     assert report.facts["state_versions"] == 2
     versions = [row[1] for row in report.tables[0].rows]
     assert [row[4] for row in report.tables[0].rows] == [True, False]
-    steps = state.restore_steps(ctx, versions[1])
+    steps = state_restore.restore_steps(ctx, versions[1])
     assert [f"{command}    # {why}" for command, why in steps] == report.notes[-len(steps) :]
 
     commands = [command for command, _ in steps[:-2]]  # all but the cleanup and the runbook's own plan

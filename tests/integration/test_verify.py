@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import stages, verify
-from aipx_runbook.backend import PUBLIC_ACCESS_BLOCK
 from aipx_runbook.config import read_tfvars
 from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
+from aipx_runbook.stages.verify import checks_report
+from aipx_runbook.state_bucket import PUBLIC_ACCESS_BLOCK
 
 pytestmark = pytest.mark.integration
 SECRETS = ("b-1.aipx", "master.aipx", "aipx-dev.aaaaaaaaaa", "aipx-production.aaaaaaaaaa")
@@ -150,7 +151,7 @@ def _results(report) -> dict[str, tuple[str, str]]:
 
 def test_a_healthy_stack_passes_and_what_moto_cannot_answer_is_skipped(dev_stack) -> None:
     ctx, outputs = dev_stack
-    report = verify.run(ctx, outputs, emulated=True)
+    report = checks_report(verify.run(ctx, outputs, emulated=True), ctx.stack)
     results = _results(report)
     statuses = {name: status for name, (status, _) in results.items()}
     assert statuses == {
@@ -187,7 +188,7 @@ def test_a_healthy_stack_passes_and_what_moto_cannot_answer_is_skipped(dev_stack
 def test_on_aws_the_same_answers_fail_instead_of_skipping(dev_stack) -> None:
     """emulated=False applies the verdicts used on a real account to the emulator's answers."""
     ctx, outputs = dev_stack
-    results = _results(verify.run(ctx, outputs, emulated=False))
+    results = _results(checks_report(verify.run(ctx, outputs, emulated=False), ctx.stack))
     assert results["MSK cluster"][0] == "FAIL" and "CREATING, not ACTIVE" in results["MSK cluster"][1]
     assert results["MSK bootstrap brokers"][0] == "FAIL"
     assert results["ECS service oms"] == ("FAIL", "0 of 1 task(s) running")
@@ -207,7 +208,7 @@ def test_each_departure_from_the_environment_is_a_fail_with_its_reason(backend_w
     outputs["oms_grpc_endpoint"] = f"ledger.{outputs['oms_service_discovery_namespace']}:50051"
     outputs["cognitive_api_id"] = "nosuchapi"
     del outputs["kafka_cluster_arn"]
-    results = _results(verify.run(ctx, outputs, emulated=True))
+    results = _results(checks_report(verify.run(ctx, outputs, emulated=True), ctx.stack))
     assert results["outputs the runbook relies on"] == ("FAIL", "missing from the state")
     assert "MSK cluster" not in results
     assert results["public subnets"][0] == "FAIL" and "the environment expects 3" in results["public subnets"][1]
@@ -228,7 +229,7 @@ def test_a_missing_vpc_and_a_held_lock_fail(backend_with_state) -> None:
     ctx.target.client("dynamodb").put_item(
         TableName=ctx.settings.lock_table, Item={"LockID": {"S": lock_id}, "Info": {"S": json.dumps(info)}}
     )
-    results = _results(verify.run(ctx, {"vpc_id": "vpc-00000000"}, emulated=True))
+    results = _results(checks_report(verify.run(ctx, {"vpc_id": "vpc-00000000"}, emulated=True), ctx.stack))
     assert results["VPC"] == ("FAIL", "no VPC vpc-00000000 in ap-northeast-2")
     assert results["state lock"][0] == "FAIL" and "ops@laptop" in results["state lock"][1]
     assert "4b1d" in results["state lock"][1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from drill_helpers import PROJECT_ROOT, outputs_text, papermill
 
-from aipx_runbook import cli, runbook, state, training
+from aipx_runbook import cli, runbook, state, state_restore, training
 from aipx_runbook.training import progress, scene
 
 pytestmark = [pytest.mark.integration, pytest.mark.notebooks]
@@ -138,8 +138,8 @@ def test_state_restore(training_workspace, tmp_path, capsys) -> None:
     shown = _stage("07_state_and_locks", tmp_path, _stack("state-restore"))
     assert "terraform state push -force" in shown
     ctx = scene.context("dev", str(scene.stack_path("state-restore")))
-    versions = [v for v in state._versions(ctx) if v["Kind"] == "version"]
-    steps = [command for command, _ in state.restore_steps(ctx, versions[1]["VersionId"])]
+    versions = [v for v in state.versions(ctx) if v["Kind"] == "version"]
+    steps = [command for command, _ in state_restore.restore_steps(ctx, versions[1]["VersionId"])]
     assert steps[-1].startswith("aipx-runbook run"), "the last step is a plan; it is run below with the stack"
     script = " && ".join(steps[:-1])
     completed = subprocess.run(
