@@ -11,9 +11,6 @@ import sys
 import aipx_runbook
 from paths import PROJECT_ROOT
 
-# Notebook 08 still imports the budget and cost modules directly (issue 12 moves it to stages.budget).
-NOT_YET_THROUGH_STAGES = {"budget", "cost"}
-
 
 def test_every_public_name_resolves() -> None:
     for name in aipx_runbook.__all__:
@@ -37,4 +34,4 @@ def test_the_notebooks_import_only_the_public_surface() -> None:
                 imported.setdefault(path.name, set()).update(n.strip() for n in names.split(","))
     assert imported, "no notebook imports the library"
     for notebook, names in imported.items():
-        assert names - NOT_YET_THROUGH_STAGES <= set(aipx_runbook.__all__), notebook
+        assert names <= set(aipx_runbook.__all__), notebook
