@@ -74,7 +74,7 @@ def _count(kind: str, elapsed: float, nested: float = 0.0) -> None:
 
 
 def record_to(path: Path | None) -> None:
-    """Write the totals to ``path`` from now on (open_stage points it at the stage's record folder)."""
+    """Write the totals to ``path`` from now on (StageContext.begin points it at the stage's record folder)."""
     global _sink
     _sink = path
     _flush()
