@@ -91,13 +91,19 @@ def _recorded(service: dict[str, Any]) -> int | None:
     return int(value)
 
 
-def pause_services(target: AwsTarget, environment: str) -> Scaling:
-    """Set every service's desired count to 0, recording the previous count on the service."""
-    _refuse_protected(environment, "pause")
+def _begin(action: str, target: AwsTarget, environment: str) -> tuple[Any, Scaling, list[dict[str, Any]]]:
+    """The ECS client, the empty record of the scaling, and the cluster's services (production is refused)."""
+    _refuse_protected(environment, action.lower())
     ecs = target.client("ecs")
     cluster = contract.ecs_cluster_name(environment)
-    scaling = Scaling("Pause", environment, cluster, target.describe())
-    for service in _services(ecs, cluster, target):
+    return ecs, Scaling(action, environment, cluster, target.describe()), _services(ecs, cluster, target)
+
+
+def pause_services(target: AwsTarget, environment: str) -> Scaling:
+    """Set every service's desired count to 0, recording the previous count on the service."""
+    ecs, scaling, services = _begin("Pause", target, environment)
+    cluster = scaling.cluster
+    for service in services:
         name, desired, recorded = service["serviceName"], service["desiredCount"], _recorded(service)
         if recorded is None and desired == 0:
             scaling.services.append(ServiceScaling(name, 0, 0, None, "already at 0; nothing to restore"))
@@ -118,11 +124,9 @@ def pause_services(target: AwsTarget, environment: str) -> Scaling:
 
 def resume_services(target: AwsTarget, environment: str) -> Scaling:
     """Restore the desired counts ``pause_services`` recorded; services it did not pause are left as they are."""
-    _refuse_protected(environment, "resume")
-    ecs = target.client("ecs")
-    cluster = contract.ecs_cluster_name(environment)
-    scaling = Scaling("Resume", environment, cluster, target.describe())
-    for service in _services(ecs, cluster, target):
+    ecs, scaling, services = _begin("Resume", target, environment)
+    cluster = scaling.cluster
+    for service in services:
         name, desired, recorded = service["serviceName"], service["desiredCount"], _recorded(service)
         if recorded is None:
             scaling.services.append(
