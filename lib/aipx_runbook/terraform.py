@@ -1,8 +1,10 @@
-"""The Terraform runner: init, plan (saved file + JSON summary), apply, output, destroy, state.
+"""The Terraform runner: init, graph, plan (to a file), show, apply, output, state, force-unlock.
 
 Commands are built with python-terraform and run as subprocesses here, so that each runs with the
 target's environment (dummy credentials for local), its own TF_DATA_DIR per environment, and can
-stream its output line by line into a notebook cell.
+stream its output line by line into a notebook cell. What the runner passes comes from elsewhere: the
+backend options from ``backend_config``, the variables a stack declares from ``stack_files``; a failed
+command becomes a TerraformError in ``tferrors``; a saved plan's description is ``plans.PlanMetadata``.
 """
 
 from __future__ import annotations
