@@ -173,6 +173,36 @@ def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(monkeypatch: 
     assert [row[3] for row in shown.tables[0].rows] == ["updated (was 500 USD monthly COST)", "subscribers +1 −1"]
 
 
+def test_on_aws_every_page_of_alerts_and_subscribers_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets answers in pages (NextToken): an alert or an address on a later page is kept, not made again."""
+    session = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    sts, budgets = boto3.client("sts", **session), boto3.client("budgets", **session)
+    sts_stub, stub = Stubber(sts), Stubber(budgets)
+    account = "111122223333"
+    sts_stub.add_response("get_caller_identity", {"Account": account, "Arn": f"arn:aws:iam::{account}:user/ops"})
+    wanted = settings(emails=("ops@example.com", "new@example.com"), thresholds=(80, 100))
+    stub.add_response("describe_budget", {"Budget": budget.desired_budget(wanted)})
+    first, second = budget.alert(80), budget.alert(100)
+    listed = {"AccountId": account, "BudgetName": NAME}
+    stub.add_response("describe_notifications_for_budget", {"Notifications": [first], "NextToken": "n1"}, listed)
+    stub.add_response("describe_notifications_for_budget", {"Notifications": [second]}, {**listed, "NextToken": "n1"})
+    ops, new = ({"SubscriptionType": "EMAIL", "Address": a} for a in ("ops@example.com", "new@example.com"))
+    for notification in (first, second):
+        asked = {**listed, "Notification": notification}
+        stub.add_response("describe_subscribers_for_notification", {"Subscribers": [ops], "NextToken": "s1"}, asked)
+        stub.add_response("describe_subscribers_for_notification", {"Subscribers": [new]}, {**asked, "NextToken": "s1"})
+    sts_stub.activate()
+    stub.activate()
+    monkeypatch.setattr(
+        AwsTarget, "client", lambda self, service, region=None: {"sts": sts, "budgets": budgets}[service]
+    )
+
+    shown = ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
+    stub.assert_no_pending_responses()
+    assert shown.status == "ok"
+    assert [row[3] for row in shown.tables[0].rows] == ["kept", "kept", "kept"]
+
+
 def test_addresses_that_are_not_e_mail_addresses_are_refused() -> None:
     with pytest.raises(UsageError) as raised:
         ensure_budget(AwsTarget("aws", "ap-northeast-2"), settings(emails=("ops@example.com", "ops team")))
