@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from . import cli_errors, config, prices, shutdown
+from . import cli_errors, config, price_report, prices, shutdown
 from .aws import AwsTarget
 from .cli_errors import EXIT_OK, print_report
 from .context import open_stage
@@ -33,9 +33,9 @@ def command_cost(args: argparse.Namespace) -> int:
 
 def command_prices(args: argparse.Namespace) -> int:
     if args.action == "show":
-        return print_report(prices.load(args.region).report())
+        return print_report(price_report.table_report(prices.load(args.region)))
     target = AwsTarget(config.validate_target(args.target), args.region, profile=args.profile or "")
-    return print_report(prices.refresh(target))
+    return print_report(price_report.refresh_report(prices.refresh(target)))
 
 
 def command_stage(name: str, stage: Callable[..., Report]) -> Callable[[argparse.Namespace], int]:

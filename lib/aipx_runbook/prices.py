@@ -17,7 +17,6 @@ from typing import Any
 from . import filecache
 from .aws import AwsTarget
 from .errors import RunbookError
-from .results import Report, Table
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PRICE_LIST_REGION = "us-east-1"
@@ -61,17 +60,6 @@ class PriceTable:
                 f"add it to {self.path} with value, unit, source, date and basis, "
                 "or choose a size the table prices (see `aipx-runbook prices show`)",
             ) from None
-
-    def report(self) -> Report:
-        rows = [[p.key, p.value, p.unit, p.basis, p.date, p.source] for p in self.prices.values()]
-        return Report(
-            f"Prices, {self.region}",
-            "info",
-            self.describe(),
-            facts={"region": self.region, "date": self.date, "entries": len(self.prices)},
-            tables=[Table(["key", "value", "unit", "basis", "date", "source"], rows)],
-            notes=[self.note],
-        )
 
 
 def table_path(region: str) -> Path:
@@ -125,11 +113,40 @@ def _parse(path: Path) -> PriceTable:
     return PriceTable(raw["region"], raw["note"], prices, path)
 
 
-def refresh(target: AwsTarget, path: Path | None = None, today: datetime.date | None = None) -> Report:
+@dataclass(frozen=True)
+class PriceChange:
+    """One entry of a refresh: its value before and after, and why it was refreshed or kept."""
+
+    key: str
+    before: float
+    after: float
+    result: str  # "refreshed" or "kept"
+    detail: str
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What a refresh did to a price table (rendered by :mod:`aipx_runbook.price_report`)."""
+
+    region: str
+    path: Path
+    date: str
+    changes: list[PriceChange]
+
+    @property
+    def refreshed(self) -> int:
+        return sum(change.result == "refreshed" for change in self.changes)
+
+    @property
+    def kept(self) -> int:
+        return len(self.changes) - self.refreshed
+
+
+def refresh(target: AwsTarget, path: Path | None = None, today: datetime.date | None = None) -> Refresh:
     """Rebuild every entry that has a Price List query from the AWS Price List API (target aws only).
 
     An entry is replaced only when its query matches exactly one non-zero price; every other entry
-    keeps its value, date and basis, and the report says why.
+    keeps its value, date and basis, and the result says why.
     """
     if target.is_local:
         raise RunbookError(
@@ -141,38 +158,32 @@ def refresh(target: AwsTarget, path: Path | None = None, today: datetime.date | 
     raw = json.loads(path.read_text())
     client = target.client("pricing", region=PRICE_LIST_REGION)
     stamp = (today or datetime.date.today()).isoformat()
-    rows, refreshed = [], 0
+    changes = []
     for key, entry in raw["prices"].items():
         query = entry.get("price_list")
         if not query:
-            rows.append([key, entry["value"], entry["value"], "kept", f"no Price List query ({entry['basis']})"])
+            detail = f"no Price List query ({entry['basis']})"
+            changes.append(PriceChange(key, entry["value"], entry["value"], "kept", detail))
             continue
         offers = _offers(client, query)
         if len(offers) != 1:
             found = ", ".join(f"{value:g}" for value in sorted(offers)) or "none"
-            rows.append(
-                [key, entry["value"], entry["value"], "kept", f"{len(offers)} distinct prices matched ({found})"]
-            )
+            detail = f"{len(offers)} distinct prices matched ({found})"
+            changes.append(PriceChange(key, entry["value"], entry["value"], "kept", detail))
             continue
         ((value, described),) = offers.items()
         scaled = round(value * query.get("scale", 1), 10)
-        rows.append([key, entry["value"], scaled, "refreshed", described])
+        changes.append(PriceChange(key, entry["value"], scaled, "refreshed", described))
         entry.update(value=scaled, date=stamp, basis="price-list-api", source=f"AWS Price List API {described}")
         entry.pop("note", None)
-        refreshed += 1
-    kept = len(rows) - refreshed
+    result = Refresh(raw["region"], path, stamp, changes)
+    refreshed, kept = result.refreshed, result.kept
     raw["note"] = (
         f"Refreshed on {stamp} from the AWS Price List API: {refreshed} entries read from it and dated {stamp}; "
         f"{kept} kept with their own basis and date (see each entry). Prices exclude tax (Korean VAT is 10%)."
     )
     path.write_text(json.dumps(raw, indent=2) + "\n")
-    return Report(
-        f"Price table refreshed, {raw['region']}",
-        "changed" if refreshed else "warn",
-        f"{refreshed} of {len(rows)} prices read from the Price List API; {kept} kept as they were",
-        facts={"path": str(path), "refreshed": refreshed, "kept": kept, "date": stamp},
-        tables=[Table(["key", "before", "after", "result", "detail"], rows)],
-    )
+    return result
 
 
 def _offers(client: Any, query: dict[str, Any]) -> dict[float, str]:

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from aipx_runbook import prices
+from aipx_runbook import price_report, prices
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.errors import RunbookError
 
@@ -124,7 +124,9 @@ def test_refresh_replaces_only_prices_it_can_read_unambiguously(
     stubber.activate()
     monkeypatch.setattr(AwsTarget, "client", lambda self, service, region=None: client)
 
-    shown = prices.refresh(AwsTarget("aws", "ap-northeast-2"), path, today=datetime.date(2026, 12, 1))
+    shown = price_report.refresh_report(
+        prices.refresh(AwsTarget("aws", "ap-northeast-2"), path, today=datetime.date(2026, 12, 1))
+    )
     stubber.assert_no_pending_responses()
 
     table = prices.load(path=path)
