@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from aipx_runbook import config, notebook_guard, stages
+from aipx_runbook import config, interactive, notebook_guard, stages
 from aipx_runbook.context import open_stage
 from paths import PROJECT_ROOT
 
@@ -53,8 +53,7 @@ def test_committed_notebooks_hold_no_sensitive_output(notebook, smoke_secrets) -
 def revealed_notebook(moto_server, reset_emulator, tmp_path, monkeypatch, smoke_secrets) -> Path:
     """notebooks/05_verify_outputs.ipynb with stage 05's real rendering of revealed outputs in its outputs cell."""
     monkeypatch.delenv("AIPX_HEADLESS", raising=False)
-    # a person at the keyboard: see the module doc (stage 05's module; stages.verify is its re-exported function)
-    monkeypatch.setattr(sys.modules["aipx_runbook.stages.verify"], "is_interactive", lambda: True)
+    monkeypatch.setattr(interactive, "is_interactive", lambda: True)  # a person at the keyboard: see the module doc
 
     def at(name: str):
         return open_stage(name, "dev", target="local", stack="smoke", run_dir=str(tmp_path / "run"))

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import plans, registry
+from .. import interactive, plans, registry
 from .. import verify as verification
 from ..context import StageContext
 from ..contract import MASK
 from ..errors import RunbookError
-from ..interactive import is_interactive
 from ..notebook_guard import REVEALED_MARKER
 from ..results import Report, Table
 from ..terraform import TerraformRunner
@@ -20,7 +19,7 @@ from ..verify import FAIL, PASS, SKIP, Check
 
 def outputs(ctx: StageContext, reveal_sensitive: bool = False) -> Report:
     registry.check("verify", {"reveal_sensitive": reveal_sensitive})
-    reveal = reveal_sensitive and is_interactive()
+    reveal = reveal_sensitive and interactive.is_interactive()
     values = TerraformRunner(ctx).outputs()
     rows = [
         [name, _masked(item["value"], item["sensitive"], reveal), item["sensitive"]]
