@@ -294,10 +294,12 @@ def test_name_scoped_statements_cover_what_the_stack_names() -> None:
 
 
 def _backend_calls() -> set[str]:
-    """The boto3 operations stage 01 (lib/aipx_runbook/backend.py) calls on its S3 and DynamoDB clients."""
-    tree = ast.parse((PROJECT_ROOT / "lib" / "aipx_runbook" / "backend.py").read_text())
+    """The boto3 operations stage 01 (lib/aipx_runbook/backend.py and the modules of its resources) calls on its
+    S3 and DynamoDB clients."""
+    library = PROJECT_ROOT / "lib" / "aipx_runbook"
+    modules = ("backend.py", "backend_settings.py", "state_bucket.py", "lock_table.py")
     calls = set()
-    for node in ast.walk(tree):
+    for node in (node for name in modules for node in ast.walk(ast.parse((library / name).read_text()))):
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Attribute)
