@@ -53,9 +53,9 @@ test-ui: terraform
 	@$(BIN)/python tests/browser/ui_lab.py --explain
 	$(BIN)/python -m pytest -m browser -n 0 -rs tests/browser
 
-# The AIPX stack's two-cycle apply/verify/destroy lifecycle on the emulator (about 8.5 minutes on 2 cores).
+# The AIPX stack's two-cycle apply/verify/destroy lifecycle on the IAM-enforcing emulator alone (also part of `make test`).
 test-lifecycle: terraform
-	AIPX_RUN_LIFECYCLE=1 $(BIN)/python -m pytest -n 0 -rs tests/integration/test_aipx_lifecycle.py
+	$(BIN)/python -m pytest -n 0 -rs tests/integration/test_aipx_lifecycle.py
 
 bench: terraform
 	$(BIN)/python bench/full_run.py

@@ -1,10 +1,12 @@
 """The AIPX stack's lifecycle on an emulator, through the runbook's stages: plan, apply, verify, destroy.
 
 Reusable: `run_cycle` takes the environment and a run directory and drives stages 03-06 with the library's stage
-functions on target local, so it runs against whichever emulator the workspace's `AIPX_WORKSPACE` records (the
-default moto server, or an IAM-enforcing one with other credentials). `stack_leftovers` lists what the emulator
-still holds of an environment's stack, by its tags and per-service listings; `backend_present` checks the state
-bucket and lock table.
+functions on target local, so it runs against whichever emulator the workspace's `AIPX_WORKSPACE` records, with the
+keys target local signs with (the default dummy ones, or an emulator user's: AIPX_LOCAL_ACCESS_KEY_ID/SECRET).
+What the test itself does besides the runbook (writing data, listing what is left) goes through `Clients`, a
+factory of boto3 clients that may hold other keys (an administrator's, where the emulator enforces IAM).
+`stack_leftovers` lists what the emulator still holds of an environment's stack, by its tags and per-service
+listings; `backend_present` checks the state bucket and lock table.
 
 moto cannot run the whole stack (terraform/aws/README.md, "Emulator lifecycle"), so every plan leaves out EXCLUDED
 and what depends on them, computed by the runbook from Terraform's graph (stage 03's `exclude`).
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,8 @@ EXPECTED_DEPENDENTS = (
     "aws_lambda_permission.cognitive_api",
 )
 ACCOUNT = "123456789012"
+# service name -> boto3 client for the emulator, with the keys of whoever does the test's own work
+Clients = Callable[[str], Any]
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Cycle:
     apply: Report
     verify: Report
     seeded: dict[str, int]
+    boundaries: dict[str, str]
     destroy_plan: Report
     destroy: Report
     leftovers: list[str]
@@ -62,9 +68,9 @@ def _stage(name: str, environment: str, run_dir: Path) -> StageContext:
     return stages.start(name, environment=environment, target="local", stack="aipx", run_dir=str(run_dir))
 
 
-def run_cycle(environment: str, run_dir: Path, exclude: tuple[str, ...] = EXCLUDED) -> Cycle:
-    """Stages 03 (plan with exclude), 04 (apply), 05 (verify), data into the buckets and repositories, 06
-    (destroy plan, destroy); a stage that fails raises its RunbookError, naming the stage's error."""
+def run_cycle(environment: str, run_dir: Path, clients: Clients, exclude: tuple[str, ...] = EXCLUDED) -> Cycle:
+    """Stages 03 (plan with exclude), 04 (apply), 05 (verify), data into the buckets and repositories (by
+    `clients`), 06 (destroy plan, destroy); a stage that fails raises its RunbookError, naming the stage's error."""
     seconds: dict[str, float] = {}
 
     def timed(name: str, call: Any) -> Any:
@@ -78,21 +84,22 @@ def run_cycle(environment: str, run_dir: Path, exclude: tuple[str, ...] = EXCLUD
     apply = timed("apply", lambda: stages.apply(_stage("apply", environment, run_dir), auto_approve=True))
     verify = timed("verify", lambda: stages.verify(_stage("verify", environment, run_dir)))
     ctx = _stage("destroy", environment, run_dir)
-    seeded = timed("seed", lambda: seed_data(ctx))
+    seeded = timed("seed", lambda: seed_data(clients, environment))
+    boundaries = role_boundaries(clients, environment)
     destroy_plan = timed("destroy plan", lambda: stages.destroy_plan(ctx))
     destroy = timed("destroy", lambda: stages.destroy(_stage("destroy", environment, run_dir), confirm=environment))
-    leftovers = stack_leftovers(ctx)
-    return Cycle(plan, apply, verify, seeded, destroy_plan, destroy, leftovers, seconds)
+    leftovers = stack_leftovers(clients, environment)
+    return Cycle(plan, apply, verify, seeded, boundaries, destroy_plan, destroy, leftovers, seconds)
 
 
-def seed_data(ctx: StageContext) -> dict[str, int]:
+def seed_data(clients: Clients, environment: str) -> dict[str, int]:
     """What real use leaves behind: object versions in both buckets, an image in every ECR repository.
 
     moto evaluates bucket policies without their conditions, so the stack's Deny of non-TLS requests refuses
     every PutObject; the policy is taken off while the objects are written and put back unchanged (an emulator
     workaround: on AWS the policy admits TLS requests)."""
-    s3, ecr = ctx.target.client("s3"), ctx.target.client("ecr")
-    name = f"aipx-{ctx.environment}"
+    s3, ecr = clients("s3"), clients("ecr")
+    name = f"aipx-{environment}"
     counts: dict[str, int] = {}
     for bucket in (f"{name}-data-lake-{ACCOUNT}", f"{name}-access-logs-{ACCOUNT}"):
         policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
@@ -124,31 +131,32 @@ def seed_data(ctx: StageContext) -> dict[str, int]:
     return counts
 
 
-def create_permissions_boundary(ctx: StageContext, stack_dir: Path) -> str:
-    """What an administrator does once per account before the first apply: the permissions boundary every role
-    of the stack names (terraform/aws/iam-permissions-boundary.json, policy `aipx-workload-boundary`)."""
-    iam = ctx.target.client("iam")
-    document = (stack_dir / "iam-permissions-boundary.json").read_text()
-    try:
-        return iam.create_policy(PolicyName="aipx-workload-boundary", PolicyDocument=document)["Policy"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        return f"arn:aws:iam::{ACCOUNT}:policy/aipx-workload-boundary"
+def role_boundaries(clients: Clients, environment: str) -> dict[str, str]:
+    """Each role of the environment's stack -> the permissions boundary it was created with ("" for none)."""
+    iam = clients("iam")
+    return {
+        role["RoleName"]: iam.get_role(RoleName=role["RoleName"])["Role"]
+        .get("PermissionsBoundary", {})
+        .get("PermissionsBoundaryArn", "")
+        for page in iam.get_paginator("list_roles").paginate()
+        for role in page["Roles"]
+        if role["RoleName"].startswith(f"aipx-{environment}-")
+    }
 
 
-def final_snapshots(ctx: StageContext) -> list[str]:
+def final_snapshots(clients: Clients, environment: str) -> list[str]:
     """The database's final snapshots (kept on purpose by a destroy: not leftovers)."""
-    rds = ctx.target.client("rds")
-    prefix = f"aipx-{ctx.environment}-postgres-final"
+    rds = clients("rds")
+    prefix = f"aipx-{environment}-postgres-final"
     found = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
     return sorted(s["DBSnapshotIdentifier"] for s in found if s["DBSnapshotIdentifier"].startswith(prefix))
 
 
-def stack_leftovers(ctx: StageContext) -> list[str]:
+def stack_leftovers(client: Clients, environment: str) -> list[str]:
     """Everything the emulator still holds of the environment's stack: tagged resources (the stack's default
     tags), plus per-service listings by name for what the tagging API does not cover. Kept on purpose, so not
     listed: final database snapshots and KMS keys pending deletion (a key is only ever scheduled for deletion)."""
-    environment, name = ctx.environment, f"aipx-{ctx.environment}"
-    client = ctx.target.client
+    name = f"aipx-{environment}"
     left: set[str] = set()
     tagging = client("resourcegroupstaggingapi")
     for page in tagging.get_paginator("get_resources").paginate(
@@ -224,15 +232,15 @@ def stack_leftovers(ctx: StageContext) -> list[str]:
     return sorted(left)
 
 
-def backend_present(ctx: StageContext) -> list[str]:
+def backend_present(clients: Clients, ctx: StageContext) -> list[str]:
     """What of the state backend is missing: [] when the state bucket and the lock table are there."""
     missing = []
     try:
-        ctx.target.client("s3").head_bucket(Bucket=ctx.settings.state_bucket)
+        clients("s3").head_bucket(Bucket=ctx.settings.state_bucket)
     except ClientError:
         missing.append(f"s3://{ctx.settings.state_bucket}")
     try:
-        ctx.target.client("dynamodb").describe_table(TableName=ctx.settings.lock_table)
+        clients("dynamodb").describe_table(TableName=ctx.settings.lock_table)
     except ClientError:
         missing.append(f"dynamodb:{ctx.settings.lock_table}")
     return missing

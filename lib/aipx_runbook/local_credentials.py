@@ -32,3 +32,12 @@ def local_credentials() -> tuple[str, str]:
             f"set both (the access key id and secret of a user in the local emulator), or unset {given}",
         )
     return (access_key, secret_key) if access_key else (DUMMY_KEY, DUMMY_KEY)
+
+
+def shell_assignments() -> str:
+    """The AWS_* assignments a shell command for target local needs, to be printed: the opted-in emulator user's
+    keys by reference to their variables (their values are never printed), else the dummy keys."""
+    local_credentials()  # both or neither, else UsageError
+    if os.environ.get(ACCESS_KEY_VARIABLE):
+        return f'AWS_ACCESS_KEY_ID="${ACCESS_KEY_VARIABLE}" AWS_SECRET_ACCESS_KEY="${SECRET_KEY_VARIABLE}"'
+    return f"AWS_ACCESS_KEY_ID={DUMMY_KEY} AWS_SECRET_ACCESS_KEY={DUMMY_KEY}"

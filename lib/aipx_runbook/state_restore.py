@@ -3,8 +3,11 @@ through ``terraform state push``, so that Terraform takes the lock and updates t
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import TYPE_CHECKING
+
+from .local_credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, shell_assignments
 
 if TYPE_CHECKING:
     from .context import StageContext
@@ -15,10 +18,13 @@ def restore_steps(ctx: StageContext, version_id: str) -> list[tuple[str, str]]:
     bucket, key = ctx.settings.state_bucket, ctx.settings.state_key
     endpoint = f" --endpoint-url {ctx.target.endpoint_url}" if ctx.target.is_local else ""
     setup = f"cd {shlex.quote(str(ctx.stack_dir))} && export TF_DATA_DIR={shlex.quote(str(ctx.terraform_data_dir))}"
+    why = "the working directory stage 02 initialised for this environment"
     if ctx.target.is_local:
-        setup += " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        setup += f" {shell_assignments()}"
+        if os.environ.get(ACCESS_KEY_VARIABLE):
+            why += f", and the emulator user's keys from {ACCESS_KEY_VARIABLE}/{SECRET_KEY_VARIABLE} (set them here)"
     return [
-        (setup, "the working directory stage 02 initialised for this environment"),
+        (setup, why),
         ('RESTORE="$(mktemp -d)"', "a private folder (mode 700) for the state files: they may hold secrets"),
         ('terraform state pull > "$RESTORE/before.tfstate"', "a copy of the current state"),
         (

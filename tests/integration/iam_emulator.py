@@ -1,4 +1,5 @@
-"""A moto server that enforces IAM and records every authorisation it decides, for test_iam_enforced.py.
+"""A moto server that enforces IAM and records every authorisation it decides, for test_iam_enforced.py and the
+emulator lifecycle (test_aipx_lifecycle.py).
 
 moto checks a request against the caller's identity policies once its first INITIAL_NO_AUTH_ACTION_COUNT
 requests have passed unauthenticated. The server here uses exactly those requests to set the operator up (a user,
@@ -50,9 +51,23 @@ def recorded(self, resource):
         decision = "allowed"
     finally:
         with lock:
-            record.write(json.dumps({"action": self._action, "resource": resource, "decision": decision}) + "\\n")
+            user = getattr(self._access_key, "_owner_user_name", "")
+            entry = {"action": self._action, "resource": resource, "decision": decision, "user": user}
+            record.write(json.dumps(entry) + "\\n")
 
 access_control.IAMRequestBase.check_action_permitted = recorded
+
+# moto 5.2.5 computes the signature of a request without a body (a REST GET, HEAD or DELETE, e.g. API Gateway v2's
+# reads) over its parsed parameters, which there are its headers, so the client's signature never matches. The
+# client signed the empty body; so does this (a fix of moto's check, not a relaxation: a wrong key still fails).
+create_request = access_control.IAMRequestBase._create_aws_request
+
+def signed_as_sent(self):
+    if not self._body and self._method in ("GET", "HEAD", "DELETE"):
+        self._data = b""
+    return create_request(self)
+
+access_control.IAMRequestBase._create_aws_request = signed_as_sent
 main(sys.argv[2:])
 """
 # resources moto names in its authorisation: everything else is checked against "*"
@@ -64,6 +79,9 @@ MOTO_ACTION_NAMES = {
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "s3:DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
 }
+
+
+OBJECT_DELETES = ("s3:DeleteObject", "s3:DeleteObjectVersion")
 
 
 # API Gateway's IAM actions are HTTP verbs (apigateway:POST on /apis/...); moto names the operation instead.
@@ -83,6 +101,14 @@ def iam_action(moto_action: str) -> str:
             if name.startswith(prefixes):
                 return f"apigateway:{verb}"
     return MOTO_ACTION_NAMES.get(moto_action, moto_action)
+
+
+def iam_resource(moto_action: str, resource: str) -> str:
+    """The resource IAM checks where moto names `resource`: moto checks a multi-object delete against the bucket
+    (arn:aws:s3:::B), AWS each object in it; B/* is granted exactly when deleting any object of B is."""
+    if moto_action in OBJECT_DELETES and resource.startswith("arn:aws:s3:::") and "/" not in resource:
+        return f"{resource}/*"
+    return resource
 
 
 def moto_names(iam_name: str) -> list[str]:
@@ -111,6 +137,7 @@ class MotoView:
     unchecked_conditions: list[str] = field(default_factory=list)
     unchecked_resources: list[str] = field(default_factory=list)
     renamed_actions: list[str] = field(default_factory=list)
+    bucket_level_deletes: list[str] = field(default_factory=list)
 
     def notes(self, name: str) -> list[str]:
         notes = []
@@ -135,6 +162,12 @@ class MotoView:
                 "the IAM action is granted (moto also files some S3 configuration calls under s3:ListBucket or "
                 "s3:CreateBucket, and names API Gateway operations where IAM has HTTP verbs, so those names are "
                 "approximate)"
+            )
+        if self.bucket_level_deletes:
+            notes.append(
+                f"{name}: moto authorises a multi-object delete (DeleteObjects: a destroy emptying a bucket) against "
+                "the bucket's ARN where AWS checks each object's, so the buckets of the object ARNs are added to "
+                f"{self.bucket_level_deletes} (and the recorded bucket ARN is checked as bucket/* against the policy)"
             )
         return notes
 
@@ -166,6 +199,11 @@ def moto_view(document: dict[str, Any]) -> MotoView:
         ):
             statement["Resource"] = [*resources, "*"]
             view.unchecked_resources.append(sid)
+        elif statement["Effect"] == "Allow" and any(a in OBJECT_DELETES for a in actions):
+            buckets = [r.removesuffix("/*") for r in resources if r.endswith("/*")]
+            if buckets:
+                statement["Resource"] = [*resources, *buckets]
+                view.bucket_level_deletes.append(sid)
         kept.append(statement)
     view.document["Statement"] = kept
     return view
@@ -187,6 +225,14 @@ class IamEmulator:
     log: Path
     access_key: str = ""
     secret_key: str = ""
+    # an administrator (Allow * on *) for what a test does besides the operator's work: seeding, listing leftovers
+    admin_key: str = ""
+    admin_secret: str = ""
+
+    def admin_client(self, service: str) -> Any:
+        if not self.admin_key:
+            raise RuntimeError("this emulator was started without an administrator (start(..., administrator=True))")
+        return self.client(service, self.admin_key, self.admin_secret)
 
     def client(self, service: str, access_key: str = "", secret_key: str = "") -> Any:
         return boto3.client(
@@ -197,8 +243,14 @@ class IamEmulator:
             aws_secret_access_key=secret_key or self.secret_key,
         )
 
-    def decisions(self) -> list[dict[str, str]]:
-        return [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+    def decisions(self, user: str = "aipx-operator") -> list[dict[str, str]]:
+        """Each authorisation moto decided for `user`'s requests (action, resource, decision)."""
+        entries = [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+        return [
+            {name: entry[name] for name in ("action", "resource", "decision")}
+            for entry in entries
+            if entry.get("user", "") == user
+        ]
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -210,16 +262,24 @@ class IamEmulator:
                 self.process.wait(timeout=10)
 
 
+ADMINISTRATOR_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 def start(
-    directory: Path, operator_policies: dict[str, dict[str, Any]], managed_policies: dict[str, dict[str, Any]]
+    directory: Path,
+    operator_policies: dict[str, dict[str, Any]],
+    managed_policies: dict[str, dict[str, Any]],
+    administrator: bool = False,
 ) -> IamEmulator:
     """Start the server; create the user `aipx-operator` holding `operator_policies` (attached) and create
-    `managed_policies` (e.g. the boundary, attached to nobody) in the account, all unauthenticated."""
+    `managed_policies` (e.g. the boundary, attached to nobody) in the account, all unauthenticated; with
+    `administrator`, also the user `aipx-administrator` allowed everything (its keys: admin_client)."""
     port = _free_port()
     record, log = directory / "authorisations.jsonl", directory / "moto.log"
     record.touch()
-    # the requests below: the user, each managed policy, each operator policy created and attached, the keys
-    unauthenticated = 1 + len(managed_policies) + 2 * len(operator_policies) + 1
+    # the requests below: the user, each managed policy, each operator policy created and attached, the keys;
+    # the administrator: its user, its inline policy, its keys
+    unauthenticated = 1 + len(managed_policies) + 2 * len(operator_policies) + 1 + (3 if administrator else 0)
     with log.open("ab") as output:
         process = subprocess.Popen(
             [sys.executable, "-c", LAUNCHER, str(record), "-H", "127.0.0.1", "-p", str(port)],
@@ -255,4 +315,11 @@ def start(
         iam.attach_user_policy(UserName="aipx-operator", PolicyArn=arn)
     keys = iam.create_access_key(UserName="aipx-operator")["AccessKey"]
     emulator.access_key, emulator.secret_key = keys["AccessKeyId"], keys["SecretAccessKey"]
+    if administrator:
+        iam.create_user(UserName="aipx-administrator")
+        iam.put_user_policy(
+            UserName="aipx-administrator", PolicyName="everything", PolicyDocument=json.dumps(ADMINISTRATOR_POLICY)
+        )
+        keys = iam.create_access_key(UserName="aipx-administrator")["AccessKey"]
+        emulator.admin_key, emulator.admin_secret = keys["AccessKeyId"], keys["SecretAccessKey"]
     return emulator

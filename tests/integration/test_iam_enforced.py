@@ -25,6 +25,7 @@ from typing import Any
 import iam_emulator
 import pytest
 
+from aipx_runbook import stages, state_restore
 from aipx_runbook.local_credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE
 from paths import PROJECT_ROOT
 from terraform_mirror import ProviderInstallation
@@ -71,6 +72,8 @@ class EnforcedRun:
     output: str
     decisions: list[dict[str, str]]
     notes: list[str]
+    emulator: iam_emulator.IamEmulator
+    env: dict[str, str]
 
 
 def _copy_project(root: Path) -> Path:
@@ -130,7 +133,7 @@ def enforced_run(
             text=True,
             timeout=900,
         )
-        yield EnforcedRun(result.returncode, result.stdout + result.stderr, emulator.decisions(), notes)
+        yield EnforcedRun(result.returncode, result.stdout + result.stderr, emulator.decisions(), notes, emulator, env)
     finally:
         emulator.stop()
 
@@ -150,6 +153,26 @@ def _grants(action: str, resource: str, documents: list[dict[str, Any]]) -> bool
             if resource == "*" or any(fnmatch.fnmatchcase(resource, r) for r in resources):
                 return True
     return False
+
+
+def denials(decisions: list[dict[str, str]]) -> list[str]:
+    """Each action (and resource) moto refused, once."""
+    return sorted({f"{d['action']} on {d['resource']}" for d in decisions if d["decision"] != "allowed"})
+
+
+def ungranted(decisions: list[dict[str, str]]) -> list[str]:
+    """Each recorded action (and resource) that no Allow of the policies as written grants (NEEDS_NO_GRANT aside)."""
+    documents = [*(_document(path) for path in OPERATOR_POLICIES.values()), key_policy()]
+    return sorted(
+        {
+            f"{d['action']} on {d['resource']}"
+            for d in decisions
+            if d["action"] not in NEEDS_NO_GRANT
+            and not _grants(
+                iam_emulator.iam_action(d["action"]), iam_emulator.iam_resource(d["action"], d["resource"]), documents
+            )
+        }
+    )
 
 
 def test_moto_cannot_evaluate_the_policies_as_written(tmp_path: Path) -> None:
@@ -180,12 +203,69 @@ def test_the_run_exercised_the_backend_and_terraform(enforced_run: EnforcedRun) 
 
 
 def test_every_recorded_action_is_granted_by_the_policies_as_written(enforced_run: EnforcedRun) -> None:
-    documents = [*(_document(path) for path in OPERATOR_POLICIES.values()), key_policy()]
-    recorded = {(d["action"], d["resource"]) for d in enforced_run.decisions}
-    not_granted = sorted(
-        f"{action} on {resource}"
-        for action, resource in recorded
-        if action not in NEEDS_NO_GRANT and not _grants(iam_emulator.iam_action(action), resource, documents)
-    )
-    print("recorded actions:", sorted({action for action, _ in recorded}))
+    print("recorded actions:", sorted({d["action"] for d in enforced_run.decisions}))
+    not_granted = ungranted(enforced_run.decisions)
     assert not not_granted, f"recorded actions the policies do not grant: {not_granted}"
+
+
+def test_the_recorded_actions_check_names_what_the_policies_do_not_grant() -> None:
+    """The check above can fail: recorded actions outside the policies (or outside their resources) are named."""
+    account = "123456789012"
+    recorded = [
+        {"action": "iam:CreateUser", "resource": "*", "decision": "allowed"},
+        {"action": "s3:DeleteObjectVersion", "resource": "arn:aws:s3:::aipx-terraform-state", "decision": "allowed"},
+        {"action": "s3:DeleteObject", "resource": f"arn:aws:s3:::aipx-staging-data-lake-{account}", "decision": "x"},
+        {"action": "s3:HeadBucket", "resource": "arn:aws:s3:::aipx-terraform-state", "decision": "allowed"},
+        {"action": "sts:GetCallerIdentity", "resource": "*", "decision": "allowed"},
+    ]
+    assert ungranted(recorded) == [
+        "iam:CreateUser on *",
+        "s3:DeleteObjectVersion on arn:aws:s3:::aipx-terraform-state",
+    ]
+
+
+def _state_file(serial: int, which: str) -> bytes:
+    return json.dumps(
+        {
+            "version": 4,
+            "terraform_version": "1.11.4",
+            "serial": serial,
+            "lineage": "aipx-restore-test",
+            "outputs": {"which": {"value": which, "type": "string"}},
+            "resources": [],
+            "check_results": None,
+        }
+    ).encode()
+
+
+@pytest.mark.skipif(shutil.which("aws") is None, reason="the restore steps stage 07 prints use the AWS CLI")
+def test_the_state_restore_steps_run_as_the_operator_and_print_no_key(
+    enforced_run: EnforcedRun, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Stage 07's restore steps, run in a shell that holds the opt-in keys (and a stray AWS key), restore an earlier
+    state version through the IAM-enforcing emulator; the printed steps name the keys' variables, not their values."""
+    emulator = enforced_run.emulator
+    for name in (ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, "AIPX_WORKSPACE", "AIPX_PROJECT_ROOT"):
+        monkeypatch.setenv(name, enforced_run.env[name])
+    ctx = stages.start("state", environment="dev", target="local", stack="aipx", run_dir=str(tmp_path))
+    s3 = emulator.client("s3")
+    for serial, which in ((1, "restored"), (2, "current")):
+        s3.put_object(Bucket=ctx.settings.state_bucket, Key=ctx.settings.state_key, Body=_state_file(serial, which))
+    before = len(emulator.decisions())
+    report = stages.state_versions(ctx)
+    printed = "\n".join(report.notes)
+    assert "terraform state push -force" in printed
+    assert emulator.access_key not in printed and emulator.secret_key not in printed
+    assert f'AWS_SECRET_ACCESS_KEY="${SECRET_KEY_VARIABLE}"' in printed
+    earlier = report.tables[0].rows[1][1]
+    steps = [command for command, _ in state_restore.restore_steps(ctx, earlier)][:-2]  # not the cleanup nor the plan
+    script = "set -euo pipefail\n" + "\n".join(steps) + '\necho PULLED\nterraform state pull\nrm -r "$RESTORE"\n'
+    completed = subprocess.run(
+        ["bash", "-c", script], env=enforced_run.env, capture_output=True, text=True, timeout=300
+    )
+    decisions = emulator.decisions()[before:]
+    assert not denials(decisions), f"AccessDenied under the operator policies: {denials(decisions)}\n{completed.stderr}"
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    pulled = json.loads(completed.stdout.split("PULLED\n", 1)[1])
+    assert pulled["outputs"]["which"]["value"] == "restored"
+    assert not ungranted(decisions), f"recorded actions the policies do not grant: {ungranted(decisions)}"

@@ -6,7 +6,7 @@ import pytest
 
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.errors import UsageError
-from aipx_runbook.local_credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE
+from aipx_runbook.local_credentials import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE, shell_assignments
 
 LOCAL = AwsTarget("local", "ap-northeast-2", "http://127.0.0.1:1")
 
@@ -54,3 +54,17 @@ def test_half_an_opt_in_is_refused_with_what_to_do(monkeypatch: pytest.MonkeyPat
     with pytest.raises(UsageError) as raised:
         LOCAL.session()
     assert given in raised.value.why and "set both" in raised.value.fix
+
+
+def test_printed_shell_commands_name_the_opted_in_keys_variables_never_their_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert shell_assignments() == "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+    monkeypatch.setenv(ACCESS_KEY_VARIABLE, "AKIAEMULATORUSER")
+    monkeypatch.setenv(SECRET_KEY_VARIABLE, "emulator-secret")
+    printed = shell_assignments()
+    assert printed == f'AWS_ACCESS_KEY_ID="${ACCESS_KEY_VARIABLE}" AWS_SECRET_ACCESS_KEY="${SECRET_KEY_VARIABLE}"'
+    assert "AKIAEMULATORUSER" not in printed and "emulator-secret" not in printed
+    monkeypatch.delenv(SECRET_KEY_VARIABLE)
+    with pytest.raises(UsageError, match=SECRET_KEY_VARIABLE):
+        shell_assignments()
