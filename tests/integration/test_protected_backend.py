@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import plans, stages
-from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
 from paths import TEST_DATA
 from terraform_mirror import ProviderInstallation
@@ -29,8 +28,10 @@ def careless_stack(aipx_providers: ProviderInstallation, moto_server, reset_emul
     return Path(shutil.copytree(STACK, tmp_path / "careless"))
 
 
-def _stage(name: str, stack: Path, run_dir: Path):
-    return open_stage(name, "dev", target="local", stack=str(stack), run_dir=str(run_dir))
+@pytest.fixture
+def at(stage_context, careless_stack, tmp_path):
+    """The careless stack's stages, dev, in one run directory."""
+    return lambda name: stage_context(name, stack=careless_stack, run_dir=tmp_path / "run")
 
 
 def _bucket_intact(ctx) -> None:
@@ -39,41 +40,39 @@ def _bucket_intact(ctx) -> None:
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
 
 
-def test_a_plan_that_drops_the_imported_state_bucket_is_refused_everywhere(careless_stack, tmp_path) -> None:
-    run = tmp_path / "run"
-    stages.backend_setup(_stage("backend", careless_stack, run))
-    stages.init(_stage("init", careless_stack, run))
-    imported = stages.plan(_stage("plan", careless_stack, run))
+def test_a_plan_that_drops_the_imported_state_bucket_is_refused_everywhere(careless_stack, at) -> None:
+    stages.backend_setup(at("backend"))
+    stages.init(at("init"))
+    imported = stages.plan(at("plan"))
     assert imported.facts["import"] == 2 and imported.facts["destroy"] == 0, imported.summary
-    stages.apply(_stage("apply", careless_stack, run), auto_approve=True)
+    stages.apply(at("apply"), auto_approve=True)
 
     # A destroy of this stack would delete the bucket: refused at the destroy review, before any approval.
     with pytest.raises(RunbookError) as refused:
-        stages.destroy_plan(_stage("destroy", careless_stack, run))
+        stages.destroy_plan(at("destroy"))
     assert "aws_s3_bucket.state (delete): it is the state bucket aipx-terraform-state" in refused.value.why
     assert "aws_s3_bucket_versioning.state (delete): it is a setting of the state bucket" in refused.value.why
 
     # The stack drops them: stage 03 refuses the plan and keeps no saved plan of it.
     (careless_stack / "adopt.tf").unlink()
     with pytest.raises(RunbookError) as refused:
-        stages.plan(_stage("plan", careless_stack, run))
+        stages.plan(at("plan"))
     assert refused.value.what == "check the saved plan (tfplan)"
     assert "aws_s3_bucket.state (delete)" in refused.value.why and "removed {" in refused.value.fix
-    assert not plans.plan_path(_stage("plan", careless_stack, run), plans.PLAN).exists()
+    assert not plans.plan_path(at("plan"), plans.PLAN).exists()
 
     # A plan saved some other way (the library directly, an older runbook) is refused by apply, before approval.
-    plans.save(_stage("plan", careless_stack, run), plans.PLAN)
+    plans.save(at("plan"), plans.PLAN)
     with pytest.raises(RunbookError, match=r"aws_s3_bucket_versioning.state \(delete\)"):
-        stages.apply(_stage("apply", careless_stack, run), auto_approve=True)
-    _bucket_intact(_stage("verify", careless_stack, run))
+        stages.apply(at("apply"), auto_approve=True)
+    _bucket_intact(at("verify"))
 
 
-def test_suspending_the_state_buckets_versioning_is_refused(careless_stack, tmp_path) -> None:
-    run = tmp_path / "run"
-    stages.backend_setup(_stage("backend", careless_stack, run))
-    stages.init(_stage("init", careless_stack, run))
+def test_suspending_the_state_buckets_versioning_is_refused(careless_stack, at) -> None:
+    stages.backend_setup(at("backend"))
+    stages.init(at("init"))
     adopt = careless_stack / "adopt.tf"
     adopt.write_text(adopt.read_text().replace('status = "Enabled"', 'status = "Suspended"'))
     with pytest.raises(RunbookError, match=r"aws_s3_bucket_versioning.state \(update\): it is a setting"):
-        stages.plan(_stage("plan", careless_stack, run))
-    _bucket_intact(_stage("verify", careless_stack, run))
+        stages.plan(at("plan"))
+    _bucket_intact(at("verify"))

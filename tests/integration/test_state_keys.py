@@ -11,23 +11,23 @@ import pytest
 from aipx_runbook import config, stages
 from aipx_runbook.context import open_stage
 from aipx_runbook.terraform import TerraformRunner
-from paths import PROJECT_ROOT
+from paths import PROJECT_ROOT, TEST_DATA
 
 pytestmark = pytest.mark.integration
-STACK = PROJECT_ROOT / "tests" / "data" / "stacks" / "script"
+STACK = TEST_DATA / "stacks" / "script"
 
 
-def _stage(name: str, stack: str, run_dir: Path):
-    return open_stage(name, "dev", target="local", stack=stack, run_dir=str(run_dir))
+def test_planning_the_smoke_stack_leaves_another_stacks_resources_alone(
+    stage_context, reset_emulator, tmp_path, capsys
+):
+    def _stage(name: str, stack: str, run_dir: Path):
+        return stage_context(name, stack=stack, run_dir=run_dir)
 
+    def _apply(stack: str, run_dir: Path) -> None:
+        stages.init(_stage("init", stack, run_dir))
+        stages.plan(_stage("plan", stack, run_dir))
+        stages.apply(_stage("apply", stack, run_dir), auto_approve=True)
 
-def _apply(stack: str, run_dir: Path) -> None:
-    stages.init(_stage("init", stack, run_dir))
-    stages.plan(_stage("plan", stack, run_dir))
-    stages.apply(_stage("apply", stack, run_dir), auto_approve=True)
-
-
-def test_planning_the_smoke_stack_leaves_another_stacks_resources_alone(moto_server, reset_emulator, tmp_path, capsys):
     other = str(shutil.copytree(STACK, tmp_path / "other-stack"))
     stages.backend_setup(_stage("backend", "smoke", tmp_path / "backend"))
     _apply(other, tmp_path / "other")

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from aipx_runbook import stages, verify
 from aipx_runbook.config import read_tfvars
-from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
 from aipx_runbook.stages.verify import checks_report
 from aipx_runbook.state_bucket import PUBLIC_ACCESS_BLOCK
 
 pytestmark = pytest.mark.integration
 SECRETS = ("b-1.aipx", "master.aipx", "aipx-dev.aaaaaaaaaa", "aipx-production.aaaaaaaaaa")
-
-
-def _stage(environment: str, run_dir: Path, stack: str = "aipx"):
-    return open_stage("verify", environment, target="local", stack=stack, run_dir=str(run_dir))
 
 
 def build_stack(ctx, availability_zones: int, multi_az: bool, desired: dict[str, int]) -> dict:
@@ -119,21 +113,20 @@ def build_stack(ctx, availability_zones: int, multi_az: bool, desired: dict[str,
     }
 
 
-def _backend_with_state(environment: str, run_dir: Path):
-    """A compliant backend for the environment, holding a state object under its key and no lock."""
-    ctx = _stage(environment, run_dir)
-    stages.backend_setup(open_stage("backend", environment, target="local", stack="smoke", run_dir=str(run_dir)))
-    ctx.target.client("s3").put_object(Bucket=ctx.settings.state_bucket, Key=ctx.settings.state_key, Body=b"{}")
-    return ctx
-
-
 def _reset(endpoint: str) -> None:
     urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).close()
 
 
 @pytest.fixture
-def backend_with_state(moto_server, reset_emulator, tmp_path):
-    yield lambda environment: _backend_with_state(environment, tmp_path)
+def backend_with_state(stage_context, moto_server, reset_emulator, tmp_path):
+    def made(environment: str):
+        """Stage 05 of the AIPX stack, on a compliant backend holding a state object under its key and no lock."""
+        ctx = stage_context("verify", environment, stack="aipx", run_dir=tmp_path)
+        stages.backend_setup(stage_context("backend", environment, run_dir=tmp_path))
+        ctx.target.client("s3").put_object(Bucket=ctx.settings.state_bucket, Key=ctx.settings.state_key, Body=b"{}")
+        return ctx
+
+    yield made
     # moto's /moto-api/data.json, the emulator module's health check, fails once an RDS instance exists:
     # empty the emulator again so that the next test's stage finds it alive.
     _reset(moto_server)
@@ -235,9 +228,9 @@ def test_a_missing_vpc_and_a_held_lock_fail(backend_with_state) -> None:
     assert "4b1d" in results["state lock"][1]
 
 
-def test_stage_05_on_the_smoke_stack_checks_the_state_it_applied(moto_server, reset_emulator, tmp_path) -> None:
+def test_stage_05_on_the_smoke_stack_checks_the_state_it_applied(stage_context, reset_emulator, tmp_path) -> None:
     def at(stage: str):
-        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(tmp_path))
+        return stage_context(stage, run_dir=tmp_path)
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))

@@ -45,3 +45,20 @@ def test_an_emulator_holding_rds_instances_is_still_running(isolated) -> None:
     )
     assert emulator.status().running
     assert emulator.start().endpoint == started.endpoint
+
+
+def test_the_first_stages_services_load_before_any_stage_calls_them(isolated) -> None:
+    """moto imports a service on its first request; the emulator makes those of stages 00-01 itself as it starts.
+    moto's /moto-api/data.json lists the services whose models are imported."""
+    import json
+    import time
+
+    started = emulator.start()
+    wanted, loaded = {"sts", "ec2", "s3", "dynamodb"}, set()
+    deadline = time.monotonic() + 120  # a bound for a loaded machine, not a measure: the test checks no time
+    while not wanted <= loaded and time.monotonic() < deadline:
+        time.sleep(0.5)
+        with urllib.request.urlopen(started.endpoint + "/moto-api/data.json") as response:
+            loaded = set(json.loads(response.read()))
+    assert wanted <= loaded, f"never loaded: {sorted(wanted - loaded)}"
+    assert "rds" not in loaded, "only what the first stages call"

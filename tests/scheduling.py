@@ -1,0 +1,79 @@
+"""The order in which `make test` hands work to its xdist workers: the longest first, so both workers end together.
+
+Under ``--dist loadgroup`` a unit of work is an xdist group (which one worker runs whole, sharing its fixtures)
+or a single test; each worker takes the next unit of the queue as it runs low. Handed out in collection order, a
+long group met late keeps one worker busy long after the other has finished. Longest first (LPT scheduling)
+starts the long units while the short ones fill the other worker. `make test` passes ``--no-loadscope-reorder``
+so that xdist keeps this order instead of sorting units by their number of tests.
+
+A unit's expected seconds are what it took the last time it ran here (recorded in pytest's cache by the
+controller), else the rough figures below from `make test` on 2 cores; the rest keep their collection order.
+Only the order changes: what runs and what is checked stays the same.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+CACHE_KEY = "aipx/unit-seconds"
+# Seconds of `make test` on 2 cores (setup, call and teardown of each test of the unit), from --durations.
+TYPICAL_SECONDS = {
+    "aipx_lifecycle": 500.0,
+    "iam_enforced_apply": 130.0,
+    "drift_and_review": 110.0,
+    "aipx_plan": 75.0,
+    "iam_enforced": 45.0,
+    "checkov": 40.0,
+    "browser": 90.0,
+    "terraform_init": 50.0,
+    "warm_kernels": 30.0,
+    "kernel": 20.0,
+    "tests/integration/test_protected_backend.py": 55.0,
+    "tests/training/test_drills.py": 35.0,
+    "tests/notebooks/test_strict_parameters.py": 27.0,
+    "tests/integration/test_interrupts.py": 23.0,
+    "tests/notebooks/test_nbval.py": 21.0,
+    "tests/notebooks/test_papermill.py": 20.0,
+}
+
+
+def unit(nodeid: str) -> str:
+    """What a test is timed and ordered by: its xdist group, else its file. By file, not by test: a module's
+    tests stay together, so its module-scoped fixtures are still set up once per worker."""
+    return nodeid.rsplit("@", 1)[1] if "@" in nodeid else nodeid.split("::", 1)[0]
+
+
+def _unit_of(item: pytest.Item) -> str:
+    group = item.get_closest_marker("xdist_group")
+    if group is not None:
+        return str(group.args[0] if group.args else group.kwargs.get("name", ""))
+    return unit(item.nodeid)
+
+
+def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Sort the collected tests by their unit's expected seconds, longest first (stable: ties keep their order)."""
+    recorded = config.cache.get(CACHE_KEY, {}) if config.cache is not None else {}
+    expected = {**TYPICAL_SECONDS, **recorded}
+    seconds = {item.nodeid: expected.get(_unit_of(item), 0.0) for item in items}
+    items.sort(key=lambda item: -seconds[item.nodeid])
+
+
+class Recorder:
+    """On the controller (or a run without xdist): each unit's seconds, written to the cache as the run ends."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[unit(report.nodeid)] += report.duration
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
+        if self.config.cache is None or not self.seconds:
+            return
+        recorded = dict(self.config.cache.get(CACHE_KEY, {}))
+        recorded.update({name: round(value, 1) for name, value in self.seconds.items()})
+        self.config.cache.set(CACHE_KEY, recorded)

@@ -1,0 +1,77 @@
+"""The order make test hands out its work in: longest unit first, a module's tests together, only the order changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import scheduling
+
+
+@dataclass
+class Item:
+    nodeid: str
+    group: str = ""
+
+    def get_closest_marker(self, name: str) -> Any:
+        return SimpleNamespace(args=(self.group,), kwargs={}) if name == "xdist_group" and self.group else None
+
+
+class Cache:
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        self.values = dict(values or {})
+
+    def get(self, key: str, default: Any) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def _config(recorded: dict[str, float] | None = None) -> Any:
+    return SimpleNamespace(cache=Cache({scheduling.CACHE_KEY: recorded} if recorded else {}))
+
+
+def test_the_longest_units_go_first_and_a_modules_tests_stay_together() -> None:
+    items = [
+        Item("tests/unit/test_a.py::one"),
+        Item("tests/unit/test_b.py::one"),
+        Item("tests/unit/test_a.py::two"),
+        Item("tests/integration/test_x.py::slow", group="heavy"),
+        Item("tests/unit/test_b.py::two"),
+        Item("tests/integration/test_y.py::also", group="heavy"),
+    ]
+    recorded = {"heavy": 300.0, "tests/unit/test_b.py": 20.0, "tests/unit/test_a.py": 1.0}
+    ordered = list(items)
+    scheduling.longest_first(_config(recorded), ordered)
+    assert [item.nodeid for item in ordered] == [
+        "tests/integration/test_x.py::slow",
+        "tests/integration/test_y.py::also",
+        "tests/unit/test_b.py::one",
+        "tests/unit/test_b.py::two",
+        "tests/unit/test_a.py::one",
+        "tests/unit/test_a.py::two",
+    ]
+    assert sorted(ordered, key=lambda item: item.nodeid) == sorted(items, key=lambda item: item.nodeid)
+
+
+def test_without_a_record_the_typical_figures_order_and_the_rest_keep_theirs() -> None:
+    heaviest = max(scheduling.TYPICAL_SECONDS, key=scheduling.TYPICAL_SECONDS.__getitem__)
+    items = [Item("tests/unit/test_a.py::one"), Item("tests/unit/test_c.py::one"), Item("t.py::x", group=heaviest)]
+    scheduling.longest_first(_config(), items)
+    assert [item.nodeid for item in items] == ["t.py::x", "tests/unit/test_a.py::one", "tests/unit/test_c.py::one"]
+
+
+def test_the_controller_records_seconds_per_group_and_per_file() -> None:
+    config = _config({"old": 5.0})
+    recorder = scheduling.Recorder(config)
+    for nodeid, seconds in (
+        ("tests/integration/test_x.py::slow@heavy", 2.0),
+        ("tests/integration/test_y.py::also@heavy", 3.0),
+        ("tests/unit/test_a.py::one", 0.5),
+        ("tests/unit/test_a.py::two", 0.25),
+    ):
+        recorder.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid, duration=seconds))
+    recorder.pytest_sessionfinish(None, 0)
+    assert config.cache.values[scheduling.CACHE_KEY] == {"old": 5.0, "heavy": 5.0, "tests/unit/test_a.py": 0.8}
