@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import pytest
 
 from aipx_runbook import plan_record, stages
 from aipx_runbook.aws import AwsTarget
-from aipx_runbook.context import open_stage
+from aipx_runbook.context import StageContext
 from aipx_runbook.plan_record import PlanRecord
 from golden import assert_matches_golden
 from paths import PROJECT_ROOT
@@ -39,6 +39,7 @@ class Project:
     stack: Path
     runs: Path
     endpoint: str
+    opened: Callable[..., StageContext]  # the stage_context fixture
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         binary = shutil.which("aipx-runbook")
@@ -48,7 +49,7 @@ class Project:
         )
 
     def stage(self, name: str, run: str):
-        return open_stage(name, "dev", target="local", stack=str(self.stack), run_dir=str(self.runs / run))
+        return self.opened(name, stack=self.stack, run_dir=self.runs / run)
 
     def plan(self, run: str) -> PlanRecord:
         for name, stage in (("backend", stages.backend_setup), ("init", stages.init), ("plan", stages.plan)):
@@ -76,7 +77,10 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(
-    aipx_providers: ProviderInstallation, moto_server: str, tmp_path_factory: pytest.TempPathFactory
+    aipx_providers: ProviderInstallation,
+    moto_server: str,
+    stage_context: Callable[..., StageContext],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Project]:
     """The tagged bucket applied to dev in an empty emulated account."""
     urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST")).close()
@@ -88,7 +92,7 @@ def project(
         patch.setenv("AIPX_PROJECT_ROOT", str(root))
         for name, value in aipx_providers.environment.items():
             patch.setenv(name, value)
-        project = Project(root, root / "stacks" / "tagged_bucket", root / "runs", moto_server)
+        project = Project(root, root / "stacks" / "tagged_bucket", root / "runs", moto_server, stage_context)
         project.plan("first")
         stages.apply(project.stage("apply", "first"), auto_approve=True)
         assert project.tags()["Owner"] == "platform"

@@ -9,12 +9,10 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from aipx_runbook import plan_record, report_markdown, stages
-from aipx_runbook.context import open_stage
 from aipx_runbook.plan_record import PlanRecord
 from golden import GOLDEN, UPDATE, assert_matches_golden, normalise
 
@@ -32,13 +30,9 @@ def report(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def _plan(environment: str, stack: str, run_dir: Path) -> None:
+def test_smoke_plan_report_matches_its_golden_file(stage_context, reset_emulator, tmp_path) -> None:
     for name, stage in (("backend", stages.backend_setup), ("init", stages.init), ("plan", stages.plan)):
-        stage(open_stage(name, environment, target="local", stack=stack, run_dir=str(run_dir)))
-
-
-def test_smoke_plan_report_matches_its_golden_file(moto_server, reset_emulator, tmp_path) -> None:
-    _plan("staging", "smoke", tmp_path / "run")
+        stage(stage_context(name, "staging", run_dir=tmp_path / "run"))
     record = PlanRecord.read(plan_record.record_path(tmp_path / "run"))
     assert [o.name for o in record.outputs if o.sensitive] == ["database_endpoint"]
     assert "smoke.invalid" not in record.to_json(), "a sensitive output's value reached the record"

@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import config, plans, stages
-from aipx_runbook.context import open_stage
 from aipx_runbook.errors import TerraformError
 from paths import PROJECT_ROOT
 
@@ -60,7 +59,7 @@ def _holding(folder: Path, needle: bytes, skip: tuple[Path, ...] = ()) -> list[s
 
 
 def test_a_tfvars_canary_reaches_neither_the_temp_dir_nor_anything_outside_the_store(
-    moto_server, reset_emulator, project, private_tmp, tmp_path, workspace
+    stage_context, moto_server, reset_emulator, project, private_tmp, tmp_path, workspace
 ) -> None:
     canary = f"canary-{secrets.token_hex(8)}.db.invalid"
     tfvars = project / "environments" / "dev" / "aws.tfvars"
@@ -68,7 +67,7 @@ def test_a_tfvars_canary_reaches_neither_the_temp_dir_nor_anything_outside_the_s
     run_dir = tmp_path / "run"
 
     def at(stage: str):
-        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(run_dir))
+        return stage_context(stage, stack="smoke", run_dir=run_dir)
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))
@@ -90,9 +89,11 @@ def test_a_tfvars_canary_reaches_neither_the_temp_dir_nor_anything_outside_the_s
     assert list((store / "terraform-processes").iterdir()) == [], "variable files and output are deleted"
 
 
-def test_the_plan_store_prunes_plans_of_runs_that_have_ended(moto_server, reset_emulator, tmp_path) -> None:
+def test_the_plan_store_prunes_plans_of_runs_that_have_ended(
+    stage_context, moto_server, reset_emulator, tmp_path
+) -> None:
     def at(stage: str, run: str):
-        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(tmp_path / run))
+        return stage_context(stage, stack="smoke", run_dir=tmp_path / run)
 
     stages.backend_setup(at("backend", "gone"))
     stages.init(at("init", "gone"))
@@ -130,14 +131,16 @@ output "secret" {
 """
 
 
-def test_an_errored_state_is_moved_into_the_store_with_the_exact_recovery(moto_server, reset_emulator, tmp_path):
+def test_an_errored_state_is_moved_into_the_store_with_the_exact_recovery(
+    stage_context, moto_server, reset_emulator, tmp_path
+):
     secret = f"errored-{secrets.token_hex(6)}"
     stack = tmp_path / "errstack"
     stack.mkdir()
     (stack / "main.tf").write_text(SLOW_STACK.replace("SECRET", secret))
 
     def at(stage: str):
-        return open_stage(stage, "dev", target="local", stack=str(stack), run_dir=str(tmp_path / "run"))
+        return stage_context(stage, stack=str(stack), run_dir=tmp_path / "run")
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))

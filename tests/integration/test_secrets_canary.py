@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import cli, config, plans, stages
-from aipx_runbook.context import open_stage
 from paths import PROJECT_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.notebooks]
@@ -48,10 +47,10 @@ def canary(monkeypatch) -> str:
 
 
 def test_a_saved_plan_holds_the_canary_so_it_stays_out_of_the_run_directory(
-    moto_server, reset_emulator, tmp_path, canary
+    stage_context, moto_server, reset_emulator, tmp_path, canary
 ) -> None:
     def at(stage: str):
-        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(tmp_path / "run"))
+        return stage_context(stage, stack="smoke", run_dir=tmp_path / "run")
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))
@@ -63,13 +62,15 @@ def test_a_saved_plan_holds_the_canary_so_it_stays_out_of_the_run_directory(
     assert _files_holding(tmp_path / "run", canary.encode()) == []
 
 
-def test_a_full_headless_run_leaves_the_canary_nowhere(moto_server, reset_emulator, canary, capsys) -> None:
+def test_a_full_headless_run_leaves_the_canary_nowhere(
+    stage_context, moto_server, reset_emulator, canary, capsys
+) -> None:
     code = cli.main(["run", "--env", "dev", "-p", "auto_approve=True", "-p", "confirm=dev"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     run_dir = Path(next(line for line in captured.out.splitlines() if line.startswith("report: "))[8:]).parent
     assert {p.name for p in run_dir.iterdir()} >= {"summary.json", "index.html", "04_apply.ipynb", "stages"}
-    ctx = open_stage("verify", "dev", target="local", stack="smoke", run_dir=str(run_dir))
+    ctx = stage_context("verify", stack="smoke", run_dir=run_dir)
     s3, bucket, key = ctx.target.client("s3"), ctx.settings.state_bucket, ctx.settings.state_key
     versions = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
     states = [s3.get_object(Bucket=bucket, Key=key, VersionId=v["VersionId"])["Body"].read() for v in versions]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import plans, stages
-from aipx_runbook.context import open_stage
 from aipx_runbook.costing import estimates
 
 pytestmark = pytest.mark.integration
@@ -51,6 +50,7 @@ def _count_pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_each_plan_is_shown_once_for_review_cost_and_destroy(
+    stage_context,
     moto_server: str,
     reset_emulator: None,
     tmp_path: Path,
@@ -60,7 +60,7 @@ def test_each_plan_is_shown_once_for_review_cost_and_destroy(
     run_dir = tmp_path / "run"
 
     def at(stage: str):
-        return open_stage(stage, "dev", target="local", stack="smoke", run_dir=str(run_dir))
+        return stage_context(stage, stack="smoke", run_dir=run_dir)
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))
@@ -88,10 +88,10 @@ def test_each_plan_is_shown_once_for_review_cost_and_destroy(
 
 
 def test_a_plan_changed_after_it_was_shown_is_refused_not_served_from_memory(
-    moto_server: str, reset_emulator: None, tmp_path: Path, counted_terraform: Path
+    stage_context, moto_server: str, reset_emulator: None, tmp_path: Path, counted_terraform: Path
 ) -> None:
     run_dir = tmp_path / "run"
-    ctx = open_stage("plan", "dev", target="local", stack="smoke", run_dir=str(run_dir))
+    ctx = stage_context("plan", stack="smoke", run_dir=run_dir)
     stages.backend_setup(ctx)
     stages.init(ctx)
     stages.plan(ctx)

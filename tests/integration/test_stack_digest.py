@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from aipx_runbook import stages
-from aipx_runbook.context import open_stage
 from aipx_runbook.errors import RunbookError
 from aipx_runbook.stack_files import stack_digest
 from aipx_runbook.terraform import TerraformRunner
@@ -24,20 +23,18 @@ def script_stack(tmp_path) -> Path:
     return Path(shutil.copytree(STACK, tmp_path / "script-stack"))
 
 
-def _stage(name: str, stack: Path, run_dir: Path, **parameters):
-    return open_stage(name, "dev", target="local", stack=str(stack), run_dir=str(run_dir), **parameters)
+def test_a_script_edited_after_planning_makes_apply_refuse(stage_context, reset_emulator, script_stack, tmp_path):
+    def at(name: str):
+        return stage_context(name, stack=script_stack, run_dir=tmp_path / "run")
 
-
-def test_a_script_edited_after_planning_makes_apply_refuse(moto_server, reset_emulator, script_stack, tmp_path):
-    run_dir = tmp_path / "run"
-    stages.backend_setup(_stage("backend", script_stack, run_dir))
-    stages.init(_stage("init", script_stack, run_dir))
-    stages.plan(_stage("plan", script_stack, run_dir))
+    stages.backend_setup(at("backend"))
+    stages.init(at("init"))
+    stages.plan(at("plan"))
 
     (script_stack / "scripts" / "deploy.sh").write_text('#!/bin/sh\necho "not what was reviewed"\n')
     with pytest.raises(RunbookError, match=r"the stack's files \(script-stack/\) changed since the plan"):
-        stages.apply(_stage("apply", script_stack, run_dir), auto_approve=True)
-    assert TerraformRunner(_stage("verify", script_stack, run_dir)).outputs() == {}, "nothing was applied"
+        stages.apply(at("apply"), auto_approve=True)
+    assert TerraformRunner(at("verify")).outputs() == {}, "nothing was applied"
 
 
 def test_the_digest_covers_every_file_by_path_and_content_but_not_dot_terraform(tmp_path) -> None:

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 from python_terraform import IsFlagged
 
-from aipx_runbook import config, emulator, runbook, stages, state, state_restore, tfprocess
-from aipx_runbook.aws import AwsTarget
+from aipx_runbook import emulator, runbook, stages, state, state_restore, tfprocess
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
 from aipx_runbook.terraform import TerraformRunner
@@ -78,11 +77,15 @@ def stack(tmp_path: Path) -> Path:
     return folder
 
 
-def _ctx(endpoint: str, stack: Path, run_dir: Path, locking: str = "dynamodb") -> StageContext:
-    """Stage 07 on the given moto server, built directly rather than through open_stage's emulator lookup."""
-    settings = dataclasses.replace(config.load_environment("dev"), locking=locking)
-    label, folder = config.resolve_stack(str(stack))
-    return StageContext("state", settings, AwsTarget("local", settings.region, endpoint), label, folder, run_dir)
+@pytest.fixture
+def state_ctx(stage_context, tmp_path):
+    """Stage 07 of a stack, dev, as its notebook opens it, with the given locking (dynamodb or s3)."""
+
+    def opened(stack: Path, locking: str = "dynamodb") -> StageContext:
+        ctx = stage_context("state", stack=stack, run_dir=tmp_path)
+        return dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, locking=locking))
+
+    return opened
 
 
 def _apply(ctx, **variables) -> None:
@@ -128,8 +131,8 @@ def _killed_apply(ctx) -> None:
     shutil.rmtree(private.folder, ignore_errors=True)
 
 
-def test_state_list_and_show_mask_what_is_sensitive(moto_server, reset_emulator, tmp_path, stack) -> None:
-    ctx = _ctx(moto_server, stack, tmp_path)
+def test_state_list_and_show_mask_what_is_sensitive(state_ctx, moto_server, reset_emulator, tmp_path, stack) -> None:
+    ctx = state_ctx(stack)
     _deployed(ctx)
     listing = stages.state_list(ctx)
     assert [row[0] for row in listing.tables[0].rows] == ["terraform_data.database", "terraform_data.plain"]
@@ -146,9 +149,9 @@ def test_state_list_and_show_mask_what_is_sensitive(moto_server, reset_emulator,
 
 
 def test_show_without_an_address_or_with_a_wrong_one_says_what_to_pass(
-    moto_server, reset_emulator, tmp_path, stack
+    state_ctx, moto_server, reset_emulator, tmp_path, stack
 ) -> None:
-    ctx = _ctx(moto_server, stack, tmp_path)
+    ctx = state_ctx(stack)
     _deployed(ctx)
     assert stages.state_show(ctx, "").status == "info"
     with pytest.raises(RunbookError) as caught:
@@ -159,9 +162,9 @@ def test_show_without_an_address_or_with_a_wrong_one_says_what_to_pass(
 
 @pytest.mark.parametrize("locking", ["dynamodb", "lockfile", "both"])
 def test_a_stale_lock_of_a_killed_apply_shows_its_age_and_is_released_only_with_its_id(
-    moto_server, reset_emulator, tmp_path, stack, locking
+    state_ctx, moto_server, reset_emulator, tmp_path, stack, locking
 ) -> None:
-    ctx = _ctx(moto_server, stack, tmp_path, locking)
+    ctx = state_ctx(stack, locking)
     _deployed(ctx)
     _killed_apply(ctx)
     locks = state.held_locks(ctx)
@@ -197,17 +200,17 @@ def test_a_stale_lock_of_a_killed_apply_shows_its_age_and_is_released_only_with_
     assert result.returncode in (0, 2)
 
 
-def test_release_when_no_lock_is_held_changes_nothing(moto_server, reset_emulator, tmp_path, stack) -> None:
-    ctx = _ctx(moto_server, stack, tmp_path)
+def test_release_when_no_lock_is_held_changes_nothing(state_ctx, moto_server, reset_emulator, tmp_path, stack) -> None:
+    ctx = state_ctx(stack)
     _deployed(ctx)
     assert stages.lock_status(ctx).facts == {"lock_held": False}
     report = stages.release_lock(ctx, confirm_lock_id="0b1c2d3e")
     assert report.status == "ok" and "lock 0b1c2d3e is not held any more" in report.summary
 
 
-def test_lock_inspection_before_stage_01_points_at_it(moto_server, reset_emulator, tmp_path, stack) -> None:
+def test_lock_inspection_before_stage_01_points_at_it(state_ctx, moto_server, reset_emulator, tmp_path, stack) -> None:
     with pytest.raises(RunbookError) as caught:
-        stages.lock_status(_ctx(moto_server, stack, tmp_path))
+        stages.lock_status(state_ctx(stack))
     assert caught.value.fix == "run stage 01 (backend setup) first"
 
 
@@ -216,8 +219,10 @@ def _aws_cli_works() -> bool:
     return binary is not None and subprocess.run([binary, "--version"], capture_output=True).returncode == 0
 
 
-def test_the_printed_restore_commands_bring_back_an_earlier_state(moto_server, reset_emulator, tmp_path, stack):
-    ctx = _ctx(moto_server, stack, tmp_path)
+def test_the_printed_restore_commands_bring_back_an_earlier_state(
+    state_ctx, moto_server, reset_emulator, tmp_path, stack
+):
+    ctx = state_ctx(stack)
     _deployed(ctx)
     _apply(ctx, extra=True)
     assert "terraform_data.extra[0]" in TerraformRunner(ctx).state_list()
@@ -257,8 +262,8 @@ def notebook_emulator(moto_server: str) -> str:
 
 
 @pytest.mark.notebooks
-def test_notebook_07_runs_headless_and_releases_only_with_the_right_id(notebook_emulator, tmp_path, stack):
-    ctx = _ctx(notebook_emulator, stack, tmp_path)
+def test_notebook_07_runs_headless_and_releases_only_with_the_right_id(state_ctx, notebook_emulator, tmp_path, stack):
+    ctx = state_ctx(stack)
     _deployed(ctx)
     _killed_apply(ctx)
     lock = state.held_locks(ctx)[0]
@@ -279,8 +284,8 @@ def test_notebook_07_runs_headless_and_releases_only_with_the_right_id(notebook_
 
 
 @pytest.mark.notebooks
-def test_a_sensitive_value_never_reaches_the_executed_notebook(notebook_emulator, tmp_path, stack) -> None:
-    ctx = _ctx(notebook_emulator, stack, tmp_path)
+def test_a_sensitive_value_never_reaches_the_executed_notebook(state_ctx, notebook_emulator, tmp_path, stack) -> None:
+    ctx = state_ctx(stack)
     _deployed(ctx)
     result = runbook.run(
         "dev", stack=str(stack), stage_names=["state"], parameters={"state_address": "terraform_data.database"}
@@ -291,8 +296,10 @@ def test_a_sensitive_value_never_reaches_the_executed_notebook(notebook_emulator
     assert SECRET not in (result.run_dir / "summary.json").read_text()
 
 
-def test_state_versions_of_an_environment_without_state(moto_server, reset_emulator, tmp_path, stack) -> None:
-    ctx = _ctx(moto_server, stack, tmp_path)
+def test_state_versions_of_an_environment_without_state(
+    state_ctx, moto_server, reset_emulator, tmp_path, stack
+) -> None:
+    ctx = state_ctx(stack)
     stages.backend_setup(ctx)
     report = stages.state_versions(ctx)
     assert report.status == "info" and "does not exist yet" in report.summary

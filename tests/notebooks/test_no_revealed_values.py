@@ -20,7 +20,6 @@ import nbformat
 import pytest
 
 from aipx_runbook import config, interactive, notebook_guard, stages
-from aipx_runbook.context import open_stage
 from paths import PROJECT_ROOT
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").rglob("*.ipynb"))
@@ -50,13 +49,13 @@ def test_committed_notebooks_hold_no_sensitive_output(notebook, smoke_secrets) -
 
 
 @pytest.fixture
-def revealed_notebook(moto_server, reset_emulator, tmp_path, monkeypatch, smoke_secrets) -> Path:
+def revealed_notebook(stage_context, moto_server, reset_emulator, tmp_path, monkeypatch, smoke_secrets) -> Path:
     """notebooks/05_verify_outputs.ipynb with stage 05's real rendering of revealed outputs in its outputs cell."""
     monkeypatch.delenv("AIPX_HEADLESS", raising=False)
     monkeypatch.setattr(interactive, "is_interactive", lambda: True)  # a person at the keyboard: see the module doc
 
     def at(name: str):
-        return open_stage(name, "dev", target="local", stack="smoke", run_dir=str(tmp_path / "run"))
+        return stage_context(name, stack="smoke", run_dir=tmp_path / "run")
 
     stages.backend_setup(at("backend"))
     stages.init(at("init"))
