@@ -22,7 +22,6 @@ CACHE_KEY = "aipx/unit-seconds"
 # Seconds of `make test` on 2 cores (setup, call and teardown of each test of the unit), from --durations.
 TYPICAL_SECONDS = {
     "aipx_lifecycle": 500.0,
-    "iam_enforced_apply": 130.0,
     "drift_and_review": 110.0,
     "aipx_plan": 75.0,
     "iam_enforced": 45.0,
