@@ -65,7 +65,8 @@ def stacked_bars(
         axes.invert_yaxis()
         axes.set_xlabel(xlabel)
         axes.xaxis.get_major_locator().set_params(integer=True)
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+        if any(left):  # a plan whose only actions are not charted (import, forget) draws no bar to name
+            axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
         axes.set_title(title)
         figure.tight_layout()
         buffer = io.StringIO()
