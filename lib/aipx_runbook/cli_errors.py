@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import isolation
+from . import aws_errors, isolation
 from .errors import RunbookError
 
 if TYPE_CHECKING:
@@ -65,10 +65,9 @@ def explain(error: BaseException, what: str) -> RunbookError | None:
             "check the proxy settings (or add the host to NO_PROXY)" if proxy else "check the network and the region",
         )
     if isinstance(error, aws.ClientError):
-        detail = error.response.get("Error", {})
         return RunbookError(
             what,
-            f"AWS refused: {detail.get('Code', '?')}: {detail.get('Message', '')}",
+            f"AWS refused: {aws_errors.code(error) or '?'}: {aws_errors.message(error)}",
             "check the credentials and this identity's permissions for that call",
         )
     if isinstance(error, aws.BotoCoreError):
