@@ -17,9 +17,8 @@ if TYPE_CHECKING:  # boto3 is imported on first use: stages that make no AWS cal
     import boto3
 
 from . import isolation
-from .isolation import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 
-__all__ = ["LOCAL_ACCESS_KEY", "LOCAL_SECRET_KEY", "LOCAL_ACCOUNT_ID", "AwsTarget"]
+__all__ = ["LOCAL_ACCOUNT_ID", "AwsTarget"]
 LOCAL_ACCOUNT_ID = "123456789012"
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}}
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import config, isolation
 from .errors import EmulatorError
+from .processes import alive
 from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
@@ -88,16 +89,6 @@ def _answers(endpoint: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -152,7 +143,7 @@ def _is_emulator(pid: int) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
         return b"aipx_runbook.emulator_server" in command or b"moto.server" in command
     except OSError:
-        return _alive(pid)
+        return alive(pid)
 
 
 def _terminate(pid: int) -> None:
@@ -161,7 +152,7 @@ def _terminate(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.05)
@@ -183,7 +174,7 @@ def _start(started_by: str) -> EmulatorStatus:
         stale = _recorded()
     except EmulatorError:
         stale = None
-    if stale and _alive(stale["pid"]):
+    if stale and alive(stale["pid"]):
         _terminate(stale["pid"])
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
@@ -228,7 +219,7 @@ def _stop() -> EmulatorStatus:
         recorded = _recorded()
     except EmulatorError:
         recorded = None
-    if recorded and _alive(recorded["pid"]):
+    if recorded and alive(recorded["pid"]):
         _terminate(recorded["pid"])
     _state_file().unlink(missing_ok=True)
     return EmulatorStatus(False)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import config, emulator
+from . import config, emulator, processes
 from .emulator import EmulatorStatus
 from .errors import EmulatorError
 
@@ -35,7 +35,7 @@ def _live_leases() -> set[int]:
         pids = set(json.loads(_leases_file().read_text()).get("pids", []))
     except (OSError, ValueError, AttributeError):
         pids = set()
-    return {pid for pid in pids if isinstance(pid, int) and emulator._alive(pid)}
+    return {pid for pid in pids if isinstance(pid, int) and processes.alive(pid)}
 
 
 def _write_leases(pids: set[int]) -> None:

@@ -20,8 +20,6 @@ from typing import Any
 
 from .local_credentials import local_credentials
 
-LOCAL_ACCESS_KEY = "testing"
-LOCAL_SECRET_KEY = "testing"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 

@@ -16,8 +16,9 @@ import shutil
 import time
 from pathlib import Path
 
-from . import tfprocess
+from . import processes, tfprocess
 from .context import StageContext
+from .local_credentials import shell_assignments
 
 ERRORED = "errored.tfstate"
 OUTCOME_MARKERS = ("Apply complete", "Destroy complete", "Error:", "Interrupt", "Stopping", "No changes")
@@ -41,7 +42,7 @@ def rescue_errored_state(ctx: StageContext) -> str:
 def push_command(ctx: StageContext, path: str) -> str:
     setup = f"cd {shlex.quote(str(ctx.stack_dir))} && TF_DATA_DIR={shlex.quote(str(ctx.terraform_data_dir))}"
     if ctx.target.is_local:
-        setup += " AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        setup += f" {shell_assignments()}"
     return f"{setup} terraform state push {shlex.quote(path)}"
 
 
@@ -59,11 +60,11 @@ def earlier_processes() -> list[str]:
     """What became of Terraform processes whose waiter is gone: one note each. Finished ones are cleaned up."""
     notes = []
     for record in tfprocess.records():
-        if tfprocess.alive(record.waiter_pid):
+        if processes.alive(record.waiter_pid):
             continue
         folder = Path(record.folder)
         where = f"run {record.run_dir or '(no run directory)'}"
-        if tfprocess.alive(record.pid) and tfprocess.is_terraform(record.pid):
+        if processes.alive(record.pid) and tfprocess.is_terraform(record.pid):
             notes.append(
                 f"terraform {record.command} of {where} (pid {record.pid}, started {record.started}) is still "
                 "running on its own: the runner that started it was killed. It holds the state lock until it ends; "

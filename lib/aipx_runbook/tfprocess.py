@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config, deprecations
+from .processes import alive
 
 FOLDER = "terraform-processes"
 POLL_SECONDS = 0.1
@@ -81,16 +82,6 @@ def write_private(path: Path, text: str) -> Path:
 
 def _private_opener(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def is_terraform(pid: int) -> bool:
