@@ -187,7 +187,7 @@ class AipxPlan:
         os.environ.update({k: self.env[k] for k in ("AIPX_WORKSPACE", "AIPX_PROJECT_ROOT", *provider_env)})
         from python_terraform import IsFlagged
 
-        from aipx_runbook import emulator, stages
+        from aipx_runbook import emulator, stages, tfprocess
         from aipx_runbook.context import open_stage
         from aipx_runbook.terraform import TerraformRunner
 
@@ -197,8 +197,10 @@ class AipxPlan:
             stages.backend_setup(open_stage("backend", "dev", "local", "aipx", run_dir=run_dir))
             stages.init(open_stage("init", "dev", "local", "aipx", run_dir=run_dir))
         runner = TerraformRunner(open_stage("plan", "dev", "local", "aipx", run_dir=run_dir))
-        # The runbook's own command line for the plan, so both sides plan exactly the same thing.
-        self.plan_argv = runner.builder.generate_cmd_string(
+        # The runbook's own command line for the plan, so both sides plan exactly the same thing; its variables go
+        # to a private folder in the bench's workspace (removed with it), as the runbook's own calls do.
+        self.plan_argv = runner.command_line(
+            tfprocess.TerraformProcess("plan", run_dir),
             "plan",
             input=False,
             no_color=IsFlagged,
