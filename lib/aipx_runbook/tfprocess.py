@@ -141,12 +141,10 @@ class TerraformProcess:
                     ended = process.poll() is not None
                     pending += reader.read()
                     *complete, pending = pending.split("\n")
-                    for line in complete:
-                        lines.append(line + "\n")
-                        if stream:
-                            for kept in shown.feed(line + "\n"):
-                                sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
-                            sys.stdout.flush()
+                    batch = [line + "\n" for line in complete]
+                    lines += batch
+                    if stream and batch:
+                        _show(started, [kept for line in batch for kept in shown.feed(line)])
                     if ended:
                         break
                     time.sleep(POLL_SECONDS)
@@ -161,9 +159,7 @@ class TerraformProcess:
         if pending:
             lines.append(pending)
         if stream:
-            for kept in [*(shown.feed(pending + "\n") if pending else []), *shown.flush()]:
-                sys.stdout.write(f"[{time.monotonic() - started:6.1f}s] {kept}")
-            sys.stdout.flush()
+            _show(started, [*(shown.feed(pending + "\n") if pending else []), *shown.flush()])
         returncode = process.wait()
         return Finished(
             returncode,
@@ -173,6 +169,15 @@ class TerraformProcess:
             interrupted,
             time.monotonic() - started,
         )
+
+
+def _show(started: float, lines: list[str]) -> None:
+    """The lines read in one poll, stamped with the seconds since the start, as one write and one flush: a
+    kernel's flush waits for its I/O thread and sends a message, which the notebook keeps as one output."""
+    if lines:
+        stamp = f"[{time.monotonic() - started:6.1f}s] "
+        sys.stdout.write("".join(stamp + line for line in lines))
+        sys.stdout.flush()
 
 
 def interrupt(pid: int) -> None:
