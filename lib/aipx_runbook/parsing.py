@@ -10,8 +10,11 @@ import hcl2
 from .errors import RunbookError
 
 
-def load_hcl(path: Path) -> dict[str, Any]:
+def load_hcl(path: Path, text: str | None = None) -> dict[str, Any]:
+    """``path`` parsed, or ``text`` (read from ``path`` already) as the content of ``path``."""
     try:
+        if text is not None:
+            return hcl2.loads(text)
         with path.open() as handle:
             return hcl2.load(handle)
     except Exception as error:  # lark raises several unrelated exception types for a syntax error

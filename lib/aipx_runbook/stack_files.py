@@ -7,23 +7,33 @@ import hashlib
 import re
 from pathlib import Path
 
-from . import filecache, parsing
+import hcl2
 
-VARIABLE_BLOCK = re.compile(r"\bvariable\b")
+from . import derived_cache, parsing
+
+# Where a variable block can start: `variable "name" {` or `variable name {` at the start of a line (HCL puts a
+# block's labels and its opening brace on the line of its type). An IAM condition's `variable = "aws:..."` is not.
+VARIABLE_BLOCK = re.compile(r'^[ \t]*variable[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*)[ \t]*\{', re.MULTILINE)
 
 
 def declared_variables(stack_dir: Path) -> set[str]:
     names: set[str] = set()
     for path in sorted(stack_dir.glob("*.tf")):
-        # Parsing HCL is slow: only files that can hold a variable block are parsed (same result).
-        if VARIABLE_BLOCK.search(path.read_text()):
-            names |= _variables_in(path)
+        # Parsing HCL is slow: only files that can hold a variable block are parsed (same result), and a file's
+        # names are kept by its content for the next stage's process (derived_cache).
+        text = path.read_text()
+        if VARIABLE_BLOCK.search(text):
+            names |= _variables_in(path, text)
     return names
 
 
-@filecache.by_content
-def _variables_in(path: Path) -> frozenset[str]:
-    return frozenset(name.strip('"') for block in parsing.load_hcl(path).get("variable", []) for name in block)
+def _variables_in(path: Path, text: str) -> set[str]:
+    key = f"{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()} hcl2 {hcl2.__version__}"
+    return set(derived_cache.remembered("variables", key, lambda: sorted(_parse_variables(path, text))))
+
+
+def _parse_variables(path: Path, text: str) -> set[str]:
+    return {name.strip('"') for block in parsing.load_hcl(path, text).get("variable", []) for name in block}
 
 
 def file_sha256(path: Path) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
-from . import backend_config, locks, recovery, tferrors, tfprocess, versions
+from . import backend_config, derived_cache, locks, recovery, tferrors, tfprocess, versions
 from .config import read_tfvars
 from .context import StageContext
 from .errors import PrerequisiteError, TerraformError
@@ -58,8 +58,12 @@ class TerraformRunner:
 
     @property
     def version(self) -> versions.Version:
+        """The binary's version: asked once per binary file (``terraform version`` starts a process each time),
+        kept for the next stages' processes by the binary's path, size, time and inode (derived_cache)."""
         if self._version is None:
-            self._version = versions.installed_version(self.binary)
+            key = derived_cache.file_key(Path(self.binary))
+            found = derived_cache.remembered("terraform-version", key, lambda: versions.installed_version(self.binary))
+            self._version = (int(found[0]), int(found[1]), int(found[2]))
         return self._version
 
     @property

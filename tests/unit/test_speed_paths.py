@@ -99,7 +99,9 @@ def test_every_preload_names_a_stage_and_modules_that_import() -> None:
             importlib.import_module(module)
 
 
-def test_only_files_that_can_declare_variables_are_parsed_and_the_result_is_the_same(tmp_path: Path) -> None:
+def test_only_files_that_can_declare_variables_are_parsed_and_the_result_is_the_same(
+    workspace: Path, tmp_path: Path
+) -> None:
     from aipx_runbook import stack_files, versions
 
     (tmp_path / "a.tf").write_text('variable "quoted" {\n  type = string\n}\n')
