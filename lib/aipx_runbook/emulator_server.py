@@ -59,13 +59,22 @@ def warm(endpoint: str) -> None:
                 break
 
 
+def exit_now(_signum: int, _frame: object) -> None:
+    """SIGTERM/SIGINT: leave at once. moto's own handler calls sys.exit, and the interpreter's shutdown then tears
+    every loaded backend down (about a second, every run); the emulator's state is discarded anyway."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main(arguments: list[str]) -> None:
     if "INITIAL_NO_AUTH_ACTION_COUNT" not in os.environ:
         endpoint = f"http://127.0.0.1:{_port(arguments)}"
         threading.Thread(target=warm, args=(endpoint,), name="moto-warm-up", daemon=True).start()
-    from moto.server import main as serve
+    import moto.server
 
-    serve(arguments)
+    moto.server.signal_handler = exit_now  # moto.server.main installs the handler it finds under this name
+    moto.server.main(arguments)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,59 @@ def _run_sync(coroutine_function: Any) -> Any:
     return run_sync(coroutine_function)
 
 
+async def ready_client(manager: Any, timeout: float = STARTUP_TIMEOUT) -> Any:
+    """A started client of ``manager``'s kernel once the kernel answers on shell and IOPub.
+
+    Own loop rather than jupyter_client's ``wait_for_ready``: that one ends with 0.2 s of silence on IOPub,
+    every time. Here the kernel's "idle" status for our ``kernel_info_request``, the last message the kernel
+    publishes for it, shows that IOPub is connected; until it comes (IOPub subscribes late), ask again."""
+    client = manager.client()
+    client.start_channels()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            request = client.kernel_info()
+            if await _reply(client, request, deadline) and await _idle(client, request):
+                return client
+            if not await manager.is_alive():
+                raise RuntimeError("the kernel died before it answered")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer within {timeout:.0f} s")
+    except BaseException:
+        client.stop_channels()
+        raise
+
+
+async def _reply(client: Any, request: str, deadline: float) -> bool:
+    from queue import Empty
+
+    while time.monotonic() < deadline:
+        try:
+            message = await client.get_shell_msg(timeout=1)
+        except Empty:
+            return False
+        if message["parent_header"].get("msg_id") == request:
+            client._handle_kernel_info_reply(message)  # what wait_for_ready does with it (protocol version)
+            return True
+    return False
+
+
+async def _idle(client: Any, request: str) -> bool:
+    from queue import Empty
+
+    while True:
+        try:
+            message = await client.get_iopub_msg(timeout=0.5)
+        except Empty:
+            return False
+        if (
+            message["parent_header"].get("msg_id") == request
+            and message["msg_type"] == "status"
+            and message["content"].get("execution_state") == "idle"
+        ):
+            return True
+
+
 class KernelPool:
     """Hands out one started kernel manager per stage, in the order of ``stages`` (the names of the stages)."""
 
@@ -79,6 +132,7 @@ class KernelPool:
         self._stopping: list[Any] = []
         self._started: list[Any] = []
         self.waited: dict[int, float] = {}  # seconds each taken kernel's stage waited for it to answer
+        self._clients: dict[int, Any] = {}  # id(manager) -> its connected client, for the kernels taken
 
     def _start(self, stage: str) -> Any:
         from jupyter_client.manager import AsyncKernelManager
@@ -97,25 +151,21 @@ class KernelPool:
             self._waiting.append(self._start(self.stages[0]))
 
     def take(self) -> Any:
-        """The kernel for the stage about to run, answering; the next stage's kernel starts now."""
+        """The kernel for the stage about to run, answering; the next stage's kernel starts now. Its connected
+        client is ``client(manager)``: hand it to the notebook engine (notebook_engine.py) so nothing waits twice."""
         self._reap()
         started = time.perf_counter()
         stage = self.stages.pop(0) if self.stages else ""
         manager = self._waiting.pop(0) if self._waiting else self._start(stage)
         while len(self._waiting) < min(self.ahead, len(self.stages)):
             self._waiting.append(self._start(self.stages[len(self._waiting)]))
-        _run_sync(self._wait_for_ready)(manager)
+        self._clients[id(manager)] = _run_sync(ready_client)(manager)
         self.waited[id(manager)] = time.perf_counter() - started
         return manager
 
-    @staticmethod
-    async def _wait_for_ready(manager: Any) -> None:
-        client = manager.client()
-        client.start_channels()
-        try:
-            await client.wait_for_ready(timeout=STARTUP_TIMEOUT)
-        finally:
-            client.stop_channels()
+    def client(self, manager: Any) -> Any:
+        """The connected, answering client of a kernel ``take`` handed out (None for any other)."""
+        return self._clients.get(id(manager))
 
     def kernel_pid(self, manager: Any) -> int | None:
         provisioner = getattr(manager, "provisioner", None)
@@ -125,6 +175,9 @@ class KernelPool:
         """Ask a stage's kernel to shut down once its stage is done; it is reaped at the next take or close."""
         if manager is None or manager not in self._started or manager in self._stopping:
             return
+        client = self._clients.pop(id(manager), None)
+        if client is not None:
+            client.stop_channels()
         with contextlib.suppress(Exception):  # a kernel that died already: reaping cleans it up
             _run_sync(manager.request_shutdown)()
         self._stopping.append(manager)

@@ -190,6 +190,8 @@ def _execute(
     import papermill  # here, not at the top: it loads while the first stage's kernel boots
     from papermill.exceptions import PapermillExecutionError
 
+    from .notebook_engine import ENGINE
+
     try:
         papermill.execute_notebook(
             str(stage.path),
@@ -200,6 +202,8 @@ def _execute(
             cwd=str(stage.path.parent),
             extra_arguments=list(kernels.KERNEL_ARGUMENTS),
             km=kernel,
+            engine_name=ENGINE,
+            ready_client=pool.client(kernel) if pool else None,
         )
     except PapermillExecutionError as failure:
         status, error, hint, details = _failure(run_dir, stage, failure)
