@@ -204,6 +204,8 @@ def _execute(
             km=kernel,
             engine_name=ENGINE,
             ready_client=pool.client(kernel) if pool else None,
+            # one stdout output per cell however the streamed lines were batched: the same record every run
+            coalesce_streams=True,
         )
     except PapermillExecutionError as failure:
         status, error, hint, details = _failure(run_dir, stage, failure)
