@@ -3,8 +3,12 @@
 nbclient waits for any kernel it is handed with jupyter_client's ``wait_for_ready``, which always ends with
 0.2 s of silence on IOPub; the pool (kernels.py) already knows its kernel answers, so that wait is paid for
 nothing once per stage. This engine gives nbclient the pool's connected client instead of letting it make and
-wait for its own. Everything else is papermill's: the parameters cell, one save per cell, the executed notebook,
-``PapermillExecutionError`` on a failing cell. Registered with papermill as ``ENGINE``; the runner names it.
+wait for its own. And papermill writes the whole notebook as every cell starts and ends, markdown cells
+included (about half of a stage's writes, each a validation and a file write on the stage's path); here a
+markdown cell's start and end are kept in memory and written with the next code cell's write. A code cell keeps
+both writes: a run stopped mid-cell leaves a notebook showing which cell ran.
+Everything else is papermill's: the parameters cell, the executed notebook, ``PapermillExecutionError`` on a
+failing cell. Registered with papermill as ``ENGINE``; the runner names it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 
 from nbclient.util import run_hook, run_sync
 from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NBClientEngine, papermill_engines
+from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 from traitlets import Any as AnyTrait
 
@@ -37,9 +41,59 @@ class ReadyClientNotebookClient(PapermillNotebookClient):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
 
+class CodeCellSaves(NotebookExecutionManager):
+    """papermill's execution manager, writing the notebook around code cells only."""
+
+    _deferred = False
+
+    def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        self._deferred = cell.cell_type != "code"
+        try:
+            super().cell_start(cell, cell_index, **kwargs)
+        finally:
+            self._deferred = False
+
+    def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        self._deferred = cell.cell_type != "code"
+        try:
+            super().cell_complete(cell, cell_index, **kwargs)
+        finally:
+            self._deferred = False
+
+    def save(self, **kwargs: Any) -> None:
+        if not self._deferred:
+            super().save(**kwargs)
+
+
 class ReadyKernelEngine(NBClientEngine):
-    """``NBClientEngine.execute_managed_notebook`` with the client above (papermill builds its client inline,
-    so the method is restated: same arguments, same defaults)."""
+    """papermill's ``Engine.execute_notebook`` and ``NBClientEngine.execute_managed_notebook`` with the manager and
+    the client above (papermill builds both inline, so the two methods are restated: same arguments, defaults)."""
+
+    @classmethod
+    def execute_notebook(
+        cls,
+        nb: Any,
+        kernel_name: str,
+        output_path: str | None = None,
+        progress_bar: bool = True,
+        log_output: bool = False,
+        autosave_cell_every: int = 30,
+        **kwargs: Any,
+    ) -> Any:
+        nb_man = CodeCellSaves(
+            nb,
+            output_path=output_path,
+            progress_bar=progress_bar,
+            log_output=log_output,
+            autosave_cell_every=autosave_cell_every,
+        )
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
 
     @classmethod
     def execute_managed_notebook(

@@ -5,7 +5,9 @@ into the run directory (``run_dirs``), its outcome read from the stage's typed r
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -91,6 +93,13 @@ def _failure(run_dir: Path, stage: Stage, error: PapermillExecutionError) -> tup
     return "failed", f"{error.ename}: {error.evalue}", "read the failing cell in the executed notebook", ""
 
 
+def _load_engine() -> None:
+    """Import papermill and the engine while the emulator starts and the first kernel boots (the first stage's
+    own import then finds them loaded); a failure here is raised again, in full, by that import."""
+    with contextlib.suppress(Exception):
+        importlib.import_module(f"{__package__}.notebook_engine")
+
+
 def render_html(notebook: Path) -> Path:
     return run_report.render_notebook(notebook)
 
@@ -121,6 +130,7 @@ def run(
     # The first stage's kernel boots while the emulator starts and papermill is imported (at the first stage).
     pool = kernels.KernelPool(config.project_root() / "notebooks", [stage.name for stage in stages])
     pool.start_first()
+    threading.Thread(target=_load_engine, name="aipx-load-papermill", daemon=True).start()
     sharing = contextlib.ExitStack()
     if target == "local":
         try:
@@ -187,7 +197,7 @@ def _execute(
     started = time.monotonic()
     kernel = pool.take() if pool else None
     status, error, hint, details = "passed", "", "", ""
-    import papermill  # here, not at the top: it loads while the first stage's kernel boots
+    import papermill  # here, not at the top: it loads on a thread while the first stage's kernel boots
     from papermill.exceptions import PapermillExecutionError
 
     from .notebook_engine import ENGINE

@@ -79,3 +79,33 @@ def test_papermill_on_the_same_kernel_waits_for_it_again(tmp_path, waits) -> Non
         pool.release(kernel)
     assert waits != []
     assert _printed(output) == [f"line {n}\n" for n in range(LINES)]
+
+
+def test_only_code_cells_write_the_notebook_and_markdown_cells_keep_their_record(tmp_path, monkeypatch) -> None:
+    """papermill writes the whole notebook as each cell starts and ends; the engine skips the markdown cells'
+    writes (their timestamps go out with the next write) and keeps both writes of every code cell."""
+    import papermill.engines
+
+    writes: list[str] = []
+    original = papermill.engines.write_ipynb
+
+    def counted(nb, path):
+        writes.append(path)
+        original(nb, path)
+
+    monkeypatch.setattr(papermill.engines, "write_ipynb", counted)
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# title"), nbformat.v4.new_code_cell("print('x')")] * 2
+    source, output = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(notebook, source)
+    counts = {}
+    for engine in (None, ENGINE):  # ours last: its notebook is the one read below
+        writes.clear()
+        papermill.execute_notebook(
+            str(source), str(output), progress_bar=False, kernel_name=kernels.KERNEL_NAME, engine_name=engine
+        )
+        counts[engine] = len(writes)
+    # start and end of the run, and two per code cell; papermill also writes two per markdown cell
+    assert counts == {ENGINE: 2 + 2 * 2, None: 2 + 2 * 4}
+    executed = nbformat.read(output, as_version=4)
+    assert [cell.metadata.papermill["status"] for cell in executed.cells] == ["completed"] * 4
