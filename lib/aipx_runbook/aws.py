@@ -7,6 +7,7 @@ file, no proxy (isolation.py); target ``aws`` uses the standard credential chain
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,31 @@ from . import isolation
 __all__ = ["LOCAL_ACCOUNT_ID", "AwsTarget"]
 LOCAL_ACCOUNT_ID = "123456789012"
 RETRIES = {"retries": {"max_attempts": 5, "mode": "standard"}}
+
+
+@functools.cache
+def shared_loader() -> Any:
+    """One botocore data loader for every session of this process: the service models, endpoints and partitions
+    it reads (JSON of up to megabytes) are cached by the loader, and a session each call would read them again."""
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
+def _deduplicated(session: boto3.Session) -> boto3.Session:
+    """boto3 appends its own data folder to the session's loader: to the shared one, once per session."""
+    paths = session._loader.search_paths
+    paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
+def warm(services: tuple[str, ...], region: str) -> None:
+    """Read the services' models into the shared loader now (a kernel started ahead does this for its stage):
+    a client is made for each, with dummy keys and no network call, and dropped."""
+    session = isolation.shell_free_session(region, shared_loader())
+    for service in services:
+        session.client(service, endpoint_url="http://127.0.0.1:9")
+    _deduplicated(session)
 
 
 @dataclass(frozen=True)
@@ -38,7 +64,9 @@ class AwsTarget:
         import boto3
 
         if self.is_local:
-            return isolation.shell_free_session(self.region)
+            return _deduplicated(isolation.shell_free_session(self.region, shared_loader()))
+        # boto3's own session: its data loader reads the profile's configuration, which is how an unknown
+        # profile fails here, at once (accounts.check_credentials says so)
         return boto3.Session(profile_name=self.profile or None, region_name=self.region)
 
     def client(self, service: str, region: str | None = None, attempts: int | None = None) -> Any:

@@ -188,8 +188,13 @@ def _start(started_by: str) -> EmulatorStatus:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             # no AWS_* of the shell, loopback bypasses proxies; like AWS, a bucket of another account is
-            # refused (403), not silently shared
-            env={**isolation.local_env(os.environ), "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false"},
+            # refused (403), not silently shared; no stock AMIs (the stack reads none; loading them made each
+            # region's first EC2 call, stage 00's region check, about a second slower)
+            env={
+                **isolation.local_env(os.environ),
+                "MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS": "false",
+                "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+            },
         )
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not _answers(endpoint, timeout=1.0):

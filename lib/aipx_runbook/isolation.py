@@ -49,13 +49,16 @@ def local_env(base: Mapping[str, str] | None = None, region: str = "") -> dict[s
     return with_loopback_bypass(env)
 
 
-def shell_free_session(region: str) -> Any:
-    """A boto3 session with the emulator's keys whose botocore configuration ignores the shell entirely."""
+def shell_free_session(region: str, loader: Any = None) -> Any:
+    """A boto3 session with the emulator's keys whose botocore configuration ignores the shell entirely;
+    ``loader``: the botocore data loader to read service models with (aws.shared_loader)."""
     import boto3
     import botocore.session
     from botocore import configprovider
 
     core = botocore.session.Session()
+    if loader is not None:
+        core.register_component("data_loader", loader)
     chain = configprovider.ConfigChainFactory(session=core, environ={})
     create = configprovider._create_config_chain_mapping  # botocore's own builder, fed an empty environment
     mapping = create(chain, configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES)

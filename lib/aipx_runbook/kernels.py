@@ -41,6 +41,14 @@ PRELOADS: dict[str, tuple[str, ...]] = {
     "state": SDK,
     "budget": (*SDK, *CHARTS),
 }
+# The AWS services whose models a stage's kernel reads as it starts ahead (aws.warm), for the calls its first
+# cells make: what every run's stage makes, not what only the AIPX stack's verify adds.
+SERVICES: dict[str, tuple[str, ...]] = {
+    "prerequisites": ("sts", "ec2"),
+    "backend": ("s3", "dynamodb"),
+    "verify": ("s3",),
+    "state": ("s3", "dynamodb"),
+}
 
 
 def kernels_ahead() -> int:
@@ -58,6 +66,10 @@ def preload(stage: str = "") -> None:
 
     for module in PRELOADS.get(stage, ()):
         importlib.import_module(module)
+    if stage in SERVICES:
+        from . import aws, config
+
+        aws.warm(SERVICES[stage], config.DEFAULT_REGION)
     timings.reset()
     timings.ahead("imports", time.perf_counter() - started)
 
