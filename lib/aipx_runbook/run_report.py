@@ -31,7 +31,10 @@ LABELS = {
 @functools.lru_cache(maxsize=1)
 def notebook_exporter() -> Any:
     """One exporter for the run, its templates compiled by rendering a small notebook once: building the
-    template environment and compiling the templates cost more than rendering a stage's notebook."""
+    template environment and compiling the templates cost more than rendering a stage's notebook. The index
+    page's template is compiled here too: the runner prepares this while the first stage runs, and writes the
+    index once the last one ended."""
+    index_template()
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -40,6 +43,17 @@ def notebook_exporter() -> Any:
     cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("x", outputs=[output])]
     exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))
     return exporter
+
+
+@functools.lru_cache(maxsize=1)
+def index_template() -> Any:
+    """The run's index page (``templates/index.html.j2``), compiled once per process."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    return environment.get_template("index.html.j2")
 
 
 def render_notebook(notebook: Path) -> Path:
@@ -130,12 +144,7 @@ def write_index(result: RunResult) -> Path:
         "status": result.status,
         "directory": result.run_dir.name,
     }
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
-    )
-    page = environment.get_template("index.html.j2").render(run=run, stages=views)
+    page = index_template().render(run=run, stages=views)
     path = result.run_dir / "index.html"
     path.write_text(page)
     return path
