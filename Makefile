@@ -14,6 +14,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[test]'
+	# JupyterLab brings rfc3987-syntax in (jupyter-events -> jsonschema[format-nongpl]); jsonschema imports it when
+	# installed, and it builds three Earley parsers at import: 1.4 CPU-s in every process that loads nbformat (each
+	# plain `papermill`, the Jupyter server). Nothing here validates the IRI formats it adds; without it jsonschema
+	# leaves them unchecked (the library already keeps it out of its own processes: aipx_runbook/__init__.py).
+	$(BIN)/python -m pip uninstall $(PIP_QUIET) --yes rfc3987-syntax
 	touch $@
 
 $(CHECKOV_VENV)/.installed: tests/static/requirements-checkov.txt

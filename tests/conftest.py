@@ -24,6 +24,8 @@ def _distributed(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if _distributed(config) and not hasattr(config, "workerinput"):
         config.pluginmanager.register(scheduling.Recorder(config), "aipx-unit-seconds")
+    if hasattr(config, "workerinput"):  # an xdist worker: the critical path first (scheduling.Yielder)
+        config.pluginmanager.register(scheduling.Yielder(), "aipx-critical-path-first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

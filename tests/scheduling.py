@@ -9,16 +9,28 @@ so that xdist keeps this order instead of sorting units by their number of tests
 A unit's expected seconds are what it took the last time it ran here (recorded in pytest's cache by the
 controller), else the rough figures below from `make test` on 2 cores; the rest keep their collection order.
 Only the order changes: what runs and what is checked stays the same.
+
+The AIPX lifecycle is the critical path: its two apply/destroy cycles wait minutes on the AWS provider's fixed
+delays (the database's create and delete), and the suite cannot end before it. What it does between those waits
+(Terraform's plans and refreshes, the IAM-enforcing emulator) should not queue behind the other workers' notebooks
+and Terraform runs: each worker lowers its own priority (`os.nice`, which any user may do) when it starts a test
+outside CRITICAL_PATH, so whatever it starts after that (emulators, kernels, Terraform) is niced too, and the
+lifecycle's processes get a core when they need one. The other workers still have every cycle the lifecycle leaves
+idle, which is most of them.
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
 CACHE_KEY = "aipx/unit-seconds"
+# Units on the suite's critical path (run at the normal priority), and how far the others' workers step back.
+CRITICAL_PATH = frozenset({"aipx_lifecycle"})
+NICENESS = 5
 # Seconds per unit (setup, call and teardown of its tests) in `make test` on 2 cores, 2026-11-28 13:27 UTC, load 4.
 TYPICAL_SECONDS = {
     "aipx_lifecycle": 472.0,
@@ -81,3 +93,17 @@ class Recorder:
         recorded = dict(self.config.cache.get(CACHE_KEY, {}))
         recorded.update({name: round(value, 1) for name, value in self.seconds.items()})
         self.config.cache.set(CACHE_KEY, recorded)
+
+
+class Yielder:
+    """On a worker: lowers the worker's priority once, at the first test outside CRITICAL_PATH."""
+
+    def __init__(self, nice: Any = os.nice) -> None:
+        self.nice = nice
+        self.yielded = False
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.yielded or _unit_of(item) in CRITICAL_PATH:
+            return
+        self.yielded = True
+        self.nice(NICENESS)

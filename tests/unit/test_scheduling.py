@@ -75,3 +75,22 @@ def test_the_controller_records_seconds_per_group_and_per_file() -> None:
         recorder.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid, duration=seconds))
     recorder.pytest_sessionfinish(None, 0)
     assert config.cache.values[scheduling.CACHE_KEY] == {"old": 5.0, "heavy": 5.0, "tests/unit/test_a.py": 0.8}
+
+
+def test_a_worker_steps_back_once_at_its_first_test_off_the_critical_path() -> None:
+    calls: list[int] = []
+    yielder = scheduling.Yielder(nice=calls.append)
+    [critical] = scheduling.CRITICAL_PATH
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::second", group=critical))
+    assert calls == [], "the critical path runs at the normal priority"
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::two"))
+    yielder.pytest_runtest_setup(Item("t.py::x", group="heavy"))
+    assert calls == [scheduling.NICENESS], "lowered once, by NICENESS, at the first other test"
+
+
+def test_only_xdist_workers_step_back(pytestconfig) -> None:
+    """The plugin is registered on workers only: a run without xdist (or the controller) keeps its priority."""
+    registered = pytestconfig.pluginmanager.get_plugin("aipx-critical-path-first")
+    assert (registered is not None) == hasattr(pytestconfig, "workerinput")
