@@ -44,7 +44,7 @@ PRELOADS: dict[str, tuple[str, ...]] = {
 # The AWS services whose models a stage's kernel reads as it starts ahead (aws.warm), for the calls its first
 # cells make: what every run's stage makes, not what only the AIPX stack's verify adds.
 SERVICES: dict[str, tuple[str, ...]] = {
-    "prerequisites": ("sts", "ec2"),
+    "prerequisites": ("sts",),
     "backend": ("s3", "dynamodb"),
     "verify": ("s3",),
     "state": ("s3", "dynamodb"),
@@ -66,6 +66,10 @@ def preload(stage: str = "") -> None:
 
     for module in PRELOADS.get(stage, ()):
         importlib.import_module(module)
+    if stage == "prerequisites":
+        from . import prereqs
+
+        prereqs.start_aws_cli_query()  # a subprocess: it runs while this kernel waits for its stage
     if stage in SERVICES:
         from . import aws, config
 

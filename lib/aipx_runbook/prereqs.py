@@ -7,7 +7,7 @@ from __future__ import annotations
 import platform
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -50,17 +50,38 @@ def check_terraform(ctx: StageContext) -> Check:
     return Check(f"Terraform ({ctx.stack} stack)", f"{versions.format_version(found)} ({binary})", required, ok, fix)
 
 
+_early_answers: dict[str, Future[str]] = {}  # the AWS CLI binary -> its version, asked ahead
+_queries: ThreadPoolExecutor | None = None
+
+
+def start_aws_cli_query() -> None:
+    """Ask the AWS CLI for its version now, on a thread: a prerequisites kernel started ahead does this while the
+    runner still waits for the emulator, and ``check_aws_cli`` takes the answer. (AWS CLI v1 is a Python program
+    that needs over half a second to print its version.)"""
+    binary = shutil.which("aws")
+    if binary and binary not in _early_answers:
+        global _queries
+        _queries = _queries or ThreadPoolExecutor(max_workers=1, thread_name_prefix="aipx-aws-cli")
+        _early_answers[binary] = _queries.submit(_aws_cli_version, binary)
+
+
+def _aws_cli_version(binary: str) -> str:
+    """``aws --version``'s first word (aws-cli/2.x.y), or "" when it does not run."""
+    try:
+        result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return (result.stdout or result.stderr).strip().split(" ")[0] if result.returncode == 0 else ""
+
+
 def check_aws_cli() -> Check:
     name, required = "AWS CLI (informational: the runbook uses boto3)", "aws-cli/2.x"
     binary = shutil.which("aws")
     if binary is None:
         return Check(name, "not found", required, False, _for_every_os(AWS_CLI_FIX), blocking=False)
-    try:
-        with measure("aws"):
-            result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
-        found = (result.stdout or result.stderr).strip().split(" ")[0] if result.returncode == 0 else ""
-    except (OSError, subprocess.TimeoutExpired):
-        found = ""
+    asked = _early_answers.pop(binary, None)  # only an answer of the binary found now
+    with measure("aws"):
+        found = asked.result() if asked else _aws_cli_version(binary)
     if not found:
         return Check(name, f"{binary} does not run", required, False, _for_every_os(AWS_CLI_FIX), blocking=False)
     ok = found.startswith("aws-cli/2.")
