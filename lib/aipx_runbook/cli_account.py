@@ -1,25 +1,27 @@
 """aipx-runbook's commands about what an environment costs and keeps running: cost, prices, budget, pause and
-resume (cli.py registers them with ``add_commands``)."""
+resume (cli.py registers them with ``add_commands``).
+
+Their modules (the stages, costing, prices) are imported when a command runs, not when the parser is built:
+`aipx-runbook run` starts its first kernel only once the CLI has loaded, and these took most of that time.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
-from . import cli_errors, config, price_report, prices, shutdown
-from .aws import AwsTarget
+from . import cli_errors, config
 from .cli_errors import EXIT_OK, print_report
-from .context import open_stage
-from .costing import estimates
-from .costing import report as cost_report
 from .errors import UsageError
-from .results import Report
-from .stages.budget import budget as budget_stage
 
 
 def command_cost(args: argparse.Namespace) -> int:
+    from .costing import estimates
+    from .costing import report as cost_report
+
     names = config.known_environments() if args.env == "all" else [config.validate_environment(args.env)]
     if args.plan_json and args.env == "all":
         raise UsageError("--plan-json is the plan of one environment", "pass --env with that environment")
@@ -32,16 +34,24 @@ def command_cost(args: argparse.Namespace) -> int:
 
 
 def command_prices(args: argparse.Namespace) -> int:
+    from . import price_report, prices
+    from .aws import AwsTarget
+
     if args.action == "show":
         return print_report(price_report.table_report(prices.load(args.region)))
     target = AwsTarget(config.validate_target(args.target), args.region, profile=args.profile or "")
     return print_report(price_report.refresh_report(prices.refresh(target)))
 
 
-def command_stage(name: str, stage: Callable[..., Report]) -> Callable[[argparse.Namespace], int]:
-    """A subcommand that runs one library stage (budget, pause, resume) on --env and --target."""
+def command_stage(name: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand that runs one library stage (budget, pause, resume: ``module:function`` in this package) on
+    --env and --target."""
 
     def handler(args: argparse.Namespace) -> int:
+        from .context import open_stage
+
+        module, _, attribute = function.partition(":")
+        stage = getattr(import_module(f"{__package__}.{module}"), attribute)
         return print_report(stage(open_stage(name, args.env, args.target, profile=args.profile or "")))
 
     return handler
@@ -62,9 +72,13 @@ def add_commands(commands: argparse._SubParsersAction[Any]) -> None:
     prices_parser.set_defaults(handler=command_prices)
 
     for name, stage, text in (
-        ("budget", budget_stage, "create or update the environment's AWS Budget and its e-mail alerts"),
-        ("pause", shutdown.pause, "scale the environment's ECS services to 0, recording their counts (not production)"),
-        ("resume", shutdown.resume, "restore the ECS service counts pause recorded (not production)"),
+        ("budget", "stages.budget:budget", "create or update the environment's AWS Budget and its e-mail alerts"),
+        (
+            "pause",
+            "shutdown:pause",
+            "scale the environment's ECS services to 0, recording their counts (not production)",
+        ),
+        ("resume", "shutdown:resume", "restore the ECS service counts pause recorded (not production)"),
     ):
         stage_parser = commands.add_parser(name, help=text)
         stage_parser.add_argument("--env", required=True, help="environment: " + ", ".join(config.known_environments()))

@@ -1,7 +1,7 @@
 """The emulator's process: moto's own server, which loads the services every run calls first while it waits.
 
 moto loads a service (its modules, and its backend for the region: EC2's default VPC, AMIs and instance types)
-on the service's first request, which takes seconds on a loaded machine; every run's first stages call STS, EC2,
+on the service's first request, which takes seconds on a loaded machine; every run's first stages call STS,
 S3 and DynamoDB. Once the server listens, a thread of its own process sends each of them one read-only call,
 through boto3 (which moto depends on), so that they load while the runner's first kernel boots instead of inside
 stage 00. The calls read and create nothing a run could see: moto builds the same backend on any first call.
@@ -17,13 +17,13 @@ import sys
 import threading
 import time
 
-# (service, read-only call) in the order a run's stages make them: 00 prerequisites, 01 backend; EC2 (the biggest
-# to load, about a second of CPU) last, for the AIPX stack's plan: stages 00-02 do not call it.
+# (service, read-only call) in the order a run's stages make them: 00 prerequisites, 01 backend. Not EC2: only the
+# AIPX stack's plan calls it, and loading it (about a second of CPU in this process) would slow the calls of
+# stages 00-01 that arrive meanwhile.
 FIRST_CALLS = (
     ("sts", "get_caller_identity"),
     ("s3", "list_buckets"),
     ("dynamodb", "list_tables"),
-    ("ec2", "describe_regions"),
 )
 WAIT_FOR_SERVER_SECONDS = 30.0
 

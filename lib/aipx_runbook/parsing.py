@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from .errors import RunbookError
 
 
 def load_hcl(path: Path, text: str | None = None) -> dict[str, Any]:
     """``path`` parsed, or ``text`` (read from ``path`` already) as the content of ``path``."""
+    import hcl2  # here: its Lark grammar loads in a tenth of a second, and most processes never parse HCL
+
     try:
         if text is not None:
             return hcl2.loads(text)
