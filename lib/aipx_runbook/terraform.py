@@ -27,6 +27,9 @@ from .timings import measure
 from .toolchain import install_help
 
 DEFAULT_LOCK_TIMEOUT = "20s"
+# Commands that take no state lock: their log could never prove a lock this process's own (locks.py), so they run
+# without TF_LOG, which costs time: Terraform then formats every debug and trace message of its core.
+UNLOCKED = ("show", "output", "graph", "version", "state list", "state pull", "state show")
 
 
 @dataclass
@@ -138,7 +141,9 @@ class TerraformRunner:
         process = tfprocess.TerraformProcess(command, self.ctx.run_dir)
         argv = self.command_line(process, command, *args, **options)
         with measure("terraform"):
-            finished = process.run(argv, self.ctx.stack_dir, self.environment(), stream=stream)
+            finished = process.run(
+                argv, self.ctx.stack_dir, self.environment(), stream=stream, log=command not in UNLOCKED
+            )
         return CommandResult(
             command,
             finished.returncode,

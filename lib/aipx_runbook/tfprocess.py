@@ -1,9 +1,9 @@
 """One Terraform process, run so that nothing leaks and nothing outside it can break it.
 
 - Its variables go into an owner-only file in the private store (python-terraform would write them as
-  ``tmp*.tfvars.json`` into the system temp directory and never delete them). Its output and its own log
-  (``TF_LOG=info``, which names the ID of every lock it attempts: see locks.py) go to owner-only files there
-  too. Everything is deleted once the process ended and its output was read.
+  ``tmp*.tfvars.json`` into the system temp directory and never delete them). Its output and, for a command that
+  may take a state lock, its own log (``TF_LOG=info``, which names the ID of every lock it attempts: see locks.py)
+  go to owner-only files there too. Everything is deleted once the process ended and its output was read.
 - It runs in its own session and writes to files it owns, not to a pipe: a Ctrl-C in the terminal, a killed
   runner or a dead kernel never kills it mid-write (no SIGPIPE). An interrupt reaches it as one SIGINT, sent
   by its waiter, on which Terraform stops gracefully, saves the state and releases its lock.
@@ -32,6 +32,8 @@ from .processes import alive
 
 FOLDER = "terraform-processes"
 POLL_SECONDS = 0.1
+# Terraform's logging settings: the runner sets its own (a user's TF_LOG_PATH would put a log outside the store).
+LOG_VARIABLES = ("TF_LOG", "TF_LOG_PATH", "TF_LOG_CORE", "TF_LOG_PROVIDER")
 
 
 @dataclass(frozen=True)
@@ -104,16 +106,20 @@ class TerraformProcess:
         """The values as an owner-only ``.tfvars.json`` that lives as long as this call."""
         return write_private(self.folder / "variables.tfvars.json", json.dumps(values))
 
-    def run(self, argv: list[str], cwd: Path, env: dict[str, str], stream: bool = False) -> Finished:
-        """Run Terraform to its end; an interrupt is forwarded to it and waited out. The folder is removed."""
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str], stream: bool = False, log: bool = True) -> Finished:
+        """Run Terraform to its end; an interrupt is forwarded to it and waited out. The folder is removed.
+        ``log``: keep Terraform's own log (``TF_LOG=info``), for a command that may take a state lock (locks.py);
+        without it, Terraform logs nothing (it would format every debug and trace message of its core)."""
         try:
-            return self._run(argv, cwd, env, stream)
+            return self._run(argv, cwd, env, stream, log)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _run(self, argv: list[str], cwd: Path, env: dict[str, str], stream: bool) -> Finished:
+    def _run(self, argv: list[str], cwd: Path, env: dict[str, str], stream: bool, log: bool) -> Finished:
         stdout_path, stderr_path, log_path = (self.folder / name for name in ("stdout", "stderr", "terraform.log"))
-        env = {**env, "TF_LOG": "info", "TF_LOG_PATH": str(log_path)}
+        env = {name: value for name, value in env.items() if name not in LOG_VARIABLES}
+        if log:
+            env.update(TF_LOG="info", TF_LOG_PATH=str(log_path))
         started = time.monotonic()
         with (
             open(stdout_path, "wb", opener=_private_opener) as out,
