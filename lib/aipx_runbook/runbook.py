@@ -196,6 +196,8 @@ def _execute(
     parameters = {**{name: value for name, value in common.items() if name in declared}, **extra}
     started = time.monotonic()
     kernel = pool.take() if pool else None
+    if renders:
+        renders.start()  # nbconvert loads on the render thread while this stage runs
     status, error, hint, details = "passed", "", "", ""
     import papermill  # here, not at the top: it loads on a thread while the first stage's kernel boots
     from papermill.exceptions import PapermillExecutionError
