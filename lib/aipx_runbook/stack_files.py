@@ -7,8 +7,6 @@ import hashlib
 import re
 from pathlib import Path
 
-import hcl2
-
 from . import derived_cache, parsing
 
 # Where a variable block can start: `variable "name" {` or `variable name {` at the start of a line (HCL puts a
@@ -28,7 +26,8 @@ def declared_variables(stack_dir: Path) -> set[str]:
 
 
 def _variables_in(path: Path, text: str) -> set[str]:
-    key = f"{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()} hcl2 {hcl2.__version__}"
+    # The names a file declares follow from its text alone (python-hcl2 stays unloaded when they are known).
+    key = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
     return set(derived_cache.remembered("variables", key, lambda: sorted(_parse_variables(path, text))))
 
 
