@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -60,22 +61,32 @@ def kernels_ahead() -> int:
 
 
 def preload(stage: str = "") -> None:
-    """Run inside a kernel as it starts: import what the stage's cells import, and count it as done ahead."""
+    """Run inside a kernel as it starts: import the library now, and what the stage's cells import besides it on a
+    thread of the kernel, which goes on while the kernel already answers (the first stage's kernel is waited for,
+    and the stage's first cells and Terraform need none of it); counted as work done ahead."""
     started = time.perf_counter()
     import aipx_runbook.stages  # noqa: F401
 
-    for module in PRELOADS.get(stage, ()):
-        importlib.import_module(module)
     if stage == "prerequisites":
         from . import prereqs
 
         prereqs.start_aws_cli_query()  # a subprocess: it runs while this kernel waits for its stage
-    if stage in SERVICES:
-        from . import aws, config
-
-        aws.warm(SERVICES[stage], config.DEFAULT_REGION)
     timings.reset()
     timings.ahead("imports", time.perf_counter() - started)
+    threading.Thread(target=_preload_rest, args=(stage,), name="aipx-preload", daemon=True).start()
+
+
+def _preload_rest(stage: str) -> None:
+    """The stage's own heavy imports and AWS service models; a cell that needs one first waits for its import."""
+    started = time.perf_counter()
+    with contextlib.suppress(Exception):  # anything missing fails again, named, where the stage imports it
+        for module in PRELOADS.get(stage, ()):
+            importlib.import_module(module)
+        if stage in SERVICES:
+            from . import aws, config
+
+            aws.warm(SERVICES[stage], config.DEFAULT_REGION)
+    timings.ahead("thread imports", time.perf_counter() - started)
 
 
 def _run_sync(coroutine_function: Any) -> Any:
