@@ -51,7 +51,7 @@ test: terraform $(CHECKOV_VENV)/.installed $(POLICY_VENV)/.installed $(VENV)/ter
 	$(BIN)/ruff check lib tests bench
 	$(BIN)/ruff format --check lib tests bench
 	@$(BIN)/python tests/browser/ui_lab.py --explain
-	$(BIN)/python -m pytest -n 3 --dist loadgroup --no-loadscope-reorder --durations=25
+	$(BIN)/python -m pytest -n 4 --dist loadgroup --no-loadscope-reorder --durations=25
 
 # The browser tests alone: JupyterLab driven in Debian's Chromium with Playwright (screenshots: AIPX_UI_SCREENSHOTS).
 test-ui: terraform
