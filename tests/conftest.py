@@ -17,19 +17,15 @@ from aipx_runbook.context import StageContext, start_stage
 from paths import PROJECT_ROOT
 
 
-def _distributed(config: pytest.Config) -> bool:
-    return config.getoption("dist", "no") != "no"
-
-
 def pytest_configure(config: pytest.Config) -> None:
-    if _distributed(config) and not hasattr(config, "workerinput"):
+    if scheduling.is_controller(config):
         config.pluginmanager.register(scheduling.Recorder(config), "aipx-unit-seconds")
-    if hasattr(config, "workerinput"):  # an xdist worker: the critical path first (scheduling.Yielder)
+    if scheduling.is_worker(config):  # the critical path first (scheduling.Yielder)
         config.pluginmanager.register(scheduling.Yielder(), "aipx-critical-path-first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _distributed(config):
+    if scheduling.is_worker(config):  # xdist's controller collects nothing: it schedules the workers' collection
         scheduling.longest_first(config, items)
 
 

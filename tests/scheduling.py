@@ -56,6 +56,18 @@ TYPICAL_SECONDS = {
 }
 
 
+def is_worker(config: pytest.Config) -> bool:
+    """An xdist worker. The controller hands out the tests in the order the workers collected them, so that is
+    where they are sorted (each worker sorts alike, from the same cache: xdist checks that their collections agree).
+    A worker's own `dist` option reads "no" (xdist resets it there), so it is known by its `workerinput`."""
+    return hasattr(config, "workerinput")
+
+
+def is_controller(config: pytest.Config) -> bool:
+    """xdist's controller (`-n N` with a `--dist` mode): it records each unit's seconds as the reports arrive."""
+    return not is_worker(config) and config.getoption("dist", "no") != "no"
+
+
 def unit(nodeid: str) -> str:
     """What a test is timed and ordered by: its xdist group, else its file. By file, not by test: a module's
     tests stay together, so its module-scoped fixtures are still set up once per worker."""
@@ -103,7 +115,16 @@ class Yielder:
         self.yielded = False
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.yielded or _unit_of(item) in CRITICAL_PATH:
+        critical = _unit_of(item) in CRITICAL_PATH
+        if critical and self.yielded:
+            # Longest first hands the critical path out first, so its worker has run nothing else; should it have,
+            # its priority goes back up where that is allowed (root, as in CI), else it stays where it is.
+            try:
+                self.nice(-NICENESS)
+            except PermissionError:
+                return
+            self.yielded = False
+        if self.yielded or critical:
             return
         self.yielded = True
         self.nice(NICENESS)

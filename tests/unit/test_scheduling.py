@@ -94,3 +94,30 @@ def test_only_xdist_workers_step_back(pytestconfig) -> None:
     """The plugin is registered on workers only: a run without xdist (or the controller) keeps its priority."""
     registered = pytestconfig.pluginmanager.get_plugin("aipx-critical-path-first")
     assert (registered is not None) == hasattr(pytestconfig, "workerinput")
+
+
+def test_a_worker_that_stepped_back_steps_up_again_for_the_critical_path_where_allowed() -> None:
+    [critical] = scheduling.CRITICAL_PATH
+    calls: list[int] = []
+    yielder = scheduling.Yielder(nice=calls.append)
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    assert calls == [scheduling.NICENESS, -scheduling.NICENESS]
+
+    def unprivileged(increment: int) -> None:
+        if increment < 0:
+            raise PermissionError("only a privileged process may raise its priority")
+
+    yielder = scheduling.Yielder(nice=unprivileged)
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    assert yielder.yielded, "stays stepped back, and the run goes on"
+
+
+def test_workers_sort_their_collection_and_the_controller_records() -> None:
+    worker = SimpleNamespace(workerinput={"workerid": "gw0"}, getoption=lambda name, default=None: "no")
+    controller = SimpleNamespace(getoption=lambda name, default=None: "loadgroup")
+    alone = SimpleNamespace(getoption=lambda name, default=None: "no")
+    assert scheduling.is_worker(worker) and not scheduling.is_controller(worker)
+    assert scheduling.is_controller(controller) and not scheduling.is_worker(controller)
+    assert not scheduling.is_worker(alone) and not scheduling.is_controller(alone)
