@@ -16,8 +16,15 @@ from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext, start_stage
 from paths import PROJECT_ROOT
 
+# Terraform and the AWS provider are Go programs: loading the provider's schema (every command does) spends about a
+# fifth of their CPU in the garbage collector at Go's default GOGC=100. At 400 they collect less often and each
+# command costs ~0.5 CPU-s less (terraform validate of the AIPX stack: 2.9 -> 2.4 CPU-s; peak RSS 340 -> 450 MB).
+# Only the collector's pacing changes, not what Terraform does; a value set in the shell wins.
+GO_GC_PERCENT = "400"
+
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("GOGC", GO_GC_PERCENT)  # read by every Terraform process the tests start
     if scheduling.is_controller(config):
         config.pluginmanager.register(scheduling.Recorder(config), "aipx-unit-seconds")
     if scheduling.is_worker(config):  # the critical path first (scheduling.Yielder)
