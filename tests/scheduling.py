@@ -83,10 +83,18 @@ def _unit_of(item: pytest.Item) -> str:
     return unit(item.nodeid)
 
 
+def _recorded(config: pytest.Config) -> dict[str, float]:
+    """The seconds recorded by earlier runs: on a worker, as its controller read them (so every worker sorts alike
+    even should another run rewrite the cache meanwhile: xdist aborts when the workers' collections differ)."""
+    workerinput = getattr(config, "workerinput", {})
+    if CACHE_KEY in workerinput:
+        return dict(workerinput[CACHE_KEY])
+    return dict(config.cache.get(CACHE_KEY, {})) if config.cache is not None else {}
+
+
 def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Sort the collected tests by their unit's expected seconds, longest first (stable: ties keep their order)."""
-    recorded = config.cache.get(CACHE_KEY, {}) if config.cache is not None else {}
-    expected = {**TYPICAL_SECONDS, **recorded}
+    expected = {**TYPICAL_SECONDS, **_recorded(config)}
     seconds = {item.nodeid: expected.get(_unit_of(item), 0.0) for item in items}
     items.sort(key=lambda item: -seconds[item.nodeid])
 
@@ -97,6 +105,11 @@ class Recorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.seconds: dict[str, float] = defaultdict(float)
+        self.recorded = _recorded(config)
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist's hook as it starts a worker: hand it the seconds read here, once for all workers."""
+        node.workerinput[CACHE_KEY] = self.recorded
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.seconds[unit(report.nodeid)] += report.duration

@@ -121,3 +121,17 @@ def test_workers_sort_their_collection_and_the_controller_records() -> None:
     assert scheduling.is_worker(worker) and not scheduling.is_controller(worker)
     assert scheduling.is_controller(controller) and not scheduling.is_worker(controller)
     assert not scheduling.is_worker(alone) and not scheduling.is_controller(alone)
+
+
+def test_every_worker_sorts_by_the_seconds_its_controller_read() -> None:
+    controller = _config({"tests/unit/test_b.py": 20.0})
+    recorder = scheduling.Recorder(controller)
+    nodes = [SimpleNamespace(workerinput={"workerid": f"gw{n}"}) for n in range(2)]
+    for node in nodes:
+        recorder.pytest_configure_node(node)
+    controller.cache.set(scheduling.CACHE_KEY, {"tests/unit/test_a.py": 99.0})  # another run rewrites the cache
+    for node in nodes:
+        worker = SimpleNamespace(workerinput=node.workerinput, cache=controller.cache)
+        items = [Item("tests/unit/test_a.py::one"), Item("tests/unit/test_b.py::one")]
+        scheduling.longest_first(worker, items)
+        assert [item.nodeid for item in items] == ["tests/unit/test_b.py::one", "tests/unit/test_a.py::one"]
