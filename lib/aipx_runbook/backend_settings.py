@@ -32,6 +32,9 @@ class Setting:
     fixable: bool = True
     action: str = ""
     skipped: bool = False
+    # False where what was found cannot be a concurrent bootstrap still at work (versioning "Suspended" was
+    # enabled once and turned off): nothing to wait for
+    settling: bool = True
 
     @property
     def status(self) -> str:
@@ -84,10 +87,10 @@ def tags_setting(resource: str, found: dict[str, str]) -> Setting:
 
 def _settle(read: Callable[[], list[Setting]], created_at: datetime | None) -> list[Setting]:
     """Read the settings again while a concurrent bootstrap may still be applying them (it cannot change
-    what cannot be fixed in place, such as the region)."""
+    what cannot be fixed in place, such as the region, nor turn a setting off after turning it on)."""
     settings = read()
     while created_at is not None and any(not s.compliant for s in settings):
-        if any(not s.compliant and not s.fixable for s in settings):
+        if any(not s.compliant and not (s.fixable and s.settling) for s in settings):
             break
         if (datetime.now(UTC) - created_at).total_seconds() > SETTLE_SECONDS:
             break

@@ -126,7 +126,7 @@ class StateBucket:
 
     def _versioning(self) -> Setting:
         status = self.s3.get_bucket_versioning(Bucket=self.name).get("Status") or "never enabled"
-        return Setting("bucket", "versioning", "Enabled", status, status == "Enabled")
+        return Setting("bucket", "versioning", "Enabled", status, status == "Enabled", settling=status != "Suspended")
 
     def _wanted_encryption(self) -> str:
         return "aws:kms with bucket key" if self.ctx.settings.bucket_encryption == "aws:kms" else "AES256"
