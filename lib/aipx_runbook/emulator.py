@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import config, isolation
 from .errors import EmulatorError
-from .processes import alive
+from .processes import alive, wait_for_exit
 from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
@@ -155,7 +155,7 @@ def _terminate(pid: int) -> None:
     while alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
+        wait_for_exit(pid, 0.05)
 
 
 def start(started_by: str = "user") -> EmulatorStatus:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import select
+import time
 
 
 def alive(pid: int) -> bool:
@@ -14,3 +16,20 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def wait_for_exit(pid: int, seconds: float) -> None:
+    """Up to ``seconds``, returning as soon as the process exits (or is gone). Own code: Popen.wait(timeout) polls
+    with sleeps of up to 50 ms and only for a child; a pidfd (Linux 5.3+) in select wakes at the exit itself.
+    Elsewhere: a plain sleep. A child that exited stays a zombie until its parent reaps it, which it still must."""
+    try:
+        descriptor = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # no pidfd here
+        time.sleep(seconds)
+        return
+    try:
+        select.select([descriptor], [], [], seconds)
+    finally:
+        os.close(descriptor)

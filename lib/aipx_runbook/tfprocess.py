@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config, deprecations
-from .processes import alive
+from .processes import alive, wait_for_exit
 
 FOLDER = "terraform-processes"
 POLL_SECONDS = 0.1
@@ -154,7 +153,7 @@ class TerraformProcess:
                         _show(started, [kept for line in batch for kept in shown.feed(line)])
                     if ended:
                         break
-                    _wait_for_exit(process, POLL_SECONDS)
+                    wait_for_exit(process.pid, POLL_SECONDS)
                 except KeyboardInterrupt:
                     interrupted = True
                     interrupt(process.pid)
@@ -185,20 +184,6 @@ def _show(started: float, lines: list[str]) -> None:
         stamp = f"[{time.monotonic() - started:6.1f}s] "
         sys.stdout.write("".join(stamp + line for line in lines))
         sys.stdout.flush()
-
-
-def _wait_for_exit(process: subprocess.Popen[bytes], seconds: float) -> None:
-    """Up to ``seconds``, returning as soon as the process exits. Own code: Popen.wait(timeout) polls with
-    sleeps of up to 50 ms; a pidfd (Linux 5.3+) in select wakes at the exit itself. Elsewhere: a plain sleep."""
-    try:
-        descriptor = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # no pidfd here, or the process was reaped already
-        time.sleep(seconds)
-        return
-    try:
-        select.select([descriptor], [], [], seconds)
-    finally:
-        os.close(descriptor)
 
 
 def interrupt(pid: int) -> None:

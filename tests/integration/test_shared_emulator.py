@@ -78,14 +78,18 @@ def test_the_shell_aws_settings_and_proxy_never_reach_target_local(own_workspace
 
 def test_two_runs_at_once_share_the_emulator_and_the_last_one_stops_it(own_workspace) -> None:
     env = _env(own_workspace)
+    # The longer run is the whole dev run with each kernel started cold, the shorter one stage 00 alone, started
+    # as soon as the longer run's emulator answers: the longer one then has six stages still to go.
     longer = subprocess.Popen(
-        [*CLI, "run", "--env", "dev", "--stages", "00,01,02,03"],
-        env=env,
+        [*CLI, "run", "--env", "dev", "-p", "auto_approve=True", "-p", "confirm=dev"],
+        env={**env, "AIPX_WARM_KERNELS": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2)
+    deadline = time.monotonic() + 300  # a bound for a loaded machine, not a measure
+    while not emulator.status().running and longer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     shorter = _cli(env, "run", "--env", "staging", "--stages", "00")
     still_running = longer.poll() is None
     out, err = longer.communicate(timeout=600)
