@@ -205,7 +205,7 @@ def _start(started_by: str) -> EmulatorStatus:
                 f"moto server did not answer on {endpoint} within {START_TIMEOUT_SECONDS:.0f} s",
                 f"read {log_file}; check that moto[server] is installed (pip install 'moto[server]')",
             )
-        time.sleep(0.1)
+        time.sleep(0.02)
     started = EmulatorStatus(
         True, endpoint, process.pid, str(log_file), True, instance=uuid.uuid4().hex, started_by=started_by
     )

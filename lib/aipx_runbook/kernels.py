@@ -65,12 +65,12 @@ def preload(stage: str = "") -> None:
     thread of the kernel, which goes on while the kernel already answers (the first stage's kernel is waited for,
     and the stage's first cells and Terraform need none of it); counted as work done ahead."""
     started = time.perf_counter()
+    if stage == "prerequisites":
+        from . import aws_cli
+
+        aws_cli.ask_ahead()  # a subprocess, first: it runs while this kernel imports and waits for its stage
     import aipx_runbook.stages  # noqa: F401
 
-    if stage == "prerequisites":
-        from . import prereqs
-
-        prereqs.start_aws_cli_query()  # a subprocess: it runs while this kernel waits for its stage
     timings.reset()
     timings.ahead("imports", time.perf_counter() - started)
     threading.Thread(target=_preload_rest, args=(stage,), name="aipx-preload", daemon=True).start()

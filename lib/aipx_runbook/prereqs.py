@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import platform
 import shutil
-import subprocess
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 from packaging.requirements import Requirement
 
-from . import accounts, versions
+from . import accounts, aws_cli, versions
 from .checks import Check
 from .timings import measure
 from .toolchain import install_help
@@ -50,38 +49,13 @@ def check_terraform(ctx: StageContext) -> Check:
     return Check(f"Terraform ({ctx.stack} stack)", f"{versions.format_version(found)} ({binary})", required, ok, fix)
 
 
-_early_answers: dict[str, Future[str]] = {}  # the AWS CLI binary -> its version, asked ahead
-_queries: ThreadPoolExecutor | None = None
-
-
-def start_aws_cli_query() -> None:
-    """Ask the AWS CLI for its version now, on a thread: a prerequisites kernel started ahead does this while the
-    runner still waits for the emulator, and ``check_aws_cli`` takes the answer. (AWS CLI v1 is a Python program
-    that needs over half a second to print its version.)"""
-    binary = shutil.which("aws")
-    if binary and binary not in _early_answers:
-        global _queries
-        _queries = _queries or ThreadPoolExecutor(max_workers=1, thread_name_prefix="aipx-aws-cli")
-        _early_answers[binary] = _queries.submit(_aws_cli_version, binary)
-
-
-def _aws_cli_version(binary: str) -> str:
-    """``aws --version``'s first word (aws-cli/2.x.y), or "" when it does not run."""
-    try:
-        result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return (result.stdout or result.stderr).strip().split(" ")[0] if result.returncode == 0 else ""
-
-
 def check_aws_cli() -> Check:
     name, required = "AWS CLI (informational: the runbook uses boto3)", "aws-cli/2.x"
     binary = shutil.which("aws")
     if binary is None:
         return Check(name, "not found", required, False, _for_every_os(AWS_CLI_FIX), blocking=False)
-    asked = _early_answers.pop(binary, None)  # only an answer of the binary found now
     with measure("aws"):
-        found = asked.result() if asked else _aws_cli_version(binary)
+        found = aws_cli.version(binary)  # an answer asked ahead only for the binary found now
     if not found:
         return Check(name, f"{binary} does not run", required, False, _for_every_os(AWS_CLI_FIX), blocking=False)
     ok = found.startswith("aws-cli/2.")
@@ -168,10 +142,10 @@ def run(ctx: StageContext) -> Prerequisites:
     # The two tool checks mostly wait on their subprocesses: they run beside the AWS calls.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="aipx-prereqs") as tools:
         terraform = tools.submit(check_terraform, ctx)
-        aws_cli = tools.submit(check_aws_cli)
+        cli_check = tools.submit(check_aws_cli)
         credentials, identity = accounts.check_credentials(ctx)
         account = accounts.check_account(ctx, identity.get("Account", ""))
         region = check_region(ctx)
         packages = check_python_packages()
-        checks = [terraform.result(), aws_cli.result(), packages, credentials, account, region]
+        checks = [terraform.result(), cli_check.result(), packages, credentials, account, region]
     return Prerequisites(checks, identity)

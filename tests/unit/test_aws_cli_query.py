@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aipx_runbook import prereqs
+from aipx_runbook import aws_cli, prereqs
 
 
 def _fake_aws(folder: Path, version: str, calls: Path) -> Path:
@@ -20,13 +20,13 @@ def _fake_aws(folder: Path, version: str, calls: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_answers_left(monkeypatch) -> None:
-    monkeypatch.setattr(prereqs, "_early_answers", {})
+    monkeypatch.setattr(aws_cli, "_asked", {})
 
 
 def test_the_answer_asked_ahead_is_used_and_the_cli_runs_once(tmp_path, monkeypatch) -> None:
     calls = tmp_path / "calls"
     monkeypatch.setenv("PATH", f"{_fake_aws(tmp_path / 'v2', 'aws-cli/2.17.0', calls)}:/usr/bin:/bin")
-    prereqs.start_aws_cli_query()
+    aws_cli.ask_ahead()
     check = prereqs.check_aws_cli()
     assert (check.found, check.ok) == ("aws-cli/2.17.0", True)
     assert calls.read_text().split() == ["v2"]
@@ -35,7 +35,7 @@ def test_the_answer_asked_ahead_is_used_and_the_cli_runs_once(tmp_path, monkeypa
 def test_an_answer_of_another_cli_than_the_one_on_path_now_is_not_used(tmp_path, monkeypatch) -> None:
     calls = tmp_path / "calls"
     monkeypatch.setenv("PATH", f"{_fake_aws(tmp_path / 'v2', 'aws-cli/2.17.0', calls)}:/usr/bin:/bin")
-    prereqs.start_aws_cli_query()
+    aws_cli.ask_ahead()
     monkeypatch.setenv("PATH", f"{_fake_aws(tmp_path / 'v1', 'aws-cli/1.45.0', calls)}:/usr/bin:/bin")
     check = prereqs.check_aws_cli()
     assert (check.found, check.ok) == ("aws-cli/1.45.0", False)
