@@ -13,6 +13,8 @@ failing cell. Registered with papermill as ``ENGINE``; the runner names it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from nbclient.util import run_hook, run_sync
@@ -47,16 +49,18 @@ class CodeCellSaves(NotebookExecutionManager):
     _deferred = False
 
     def cell_start(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
-        self._deferred = cell.cell_type != "code"
-        try:
+        with self._written_if_code(cell):
             super().cell_start(cell, cell_index, **kwargs)
-        finally:
-            self._deferred = False
 
     def cell_complete(self, cell: Any, cell_index: int | None = None, **kwargs: Any) -> None:
+        with self._written_if_code(cell):
+            super().cell_complete(cell, cell_index, **kwargs)
+
+    @contextlib.contextmanager
+    def _written_if_code(self, cell: Any) -> Iterator[None]:
         self._deferred = cell.cell_type != "code"
         try:
-            super().cell_complete(cell, cell_index, **kwargs)
+            yield
         finally:
             self._deferred = False
 
