@@ -44,6 +44,8 @@ PRELOADS: dict[str, tuple[str, ...]] = {
 }
 # The AWS services whose models a stage's kernel reads as it starts ahead (aws.warm), for the calls its first
 # cells make: what every run's stage makes, not what only the AIPX stack's verify adds.
+# The stages that read the environment's aws.tfvars (python-hcl2) before their first Terraform command.
+READS_TFVARS = frozenset({"plan", "destroy"})
 SERVICES: dict[str, tuple[str, ...]] = {
     "prerequisites": ("sts",),
     "backend": ("s3", "dynamodb"),
@@ -86,6 +88,10 @@ def _preload_rest(stage: str) -> None:
             from . import aws, config
 
             aws.warm(SERVICES[stage], config.DEFAULT_REGION)
+        if stage in READS_TFVARS:
+            import hcl2
+
+            hcl2.loads("warm = 1\n")  # builds python-hcl2's Lark parser, before the stage reads aws.tfvars
     timings.ahead("thread imports", time.perf_counter() - started)
 
 
