@@ -157,7 +157,7 @@ async def _idle(client: Any, request: str) -> bool:
 
     while True:
         try:
-            message = await client.get_iopub_msg(timeout=0.5)
+            message = await client.get_iopub_msg(timeout=0.05)  # then ask again: IOPub may have joined late
         except Empty:
             return False
         if (
