@@ -95,7 +95,11 @@ def test_only_code_cells_write_the_notebook_and_markdown_cells_keep_their_record
 
     monkeypatch.setattr(papermill.engines, "write_ipynb", counted)
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# title"), nbformat.v4.new_code_cell("print('x')")] * 2
+    notebook.cells = [
+        cell
+        for n in range(2)
+        for cell in (nbformat.v4.new_markdown_cell(f"# part {n}"), nbformat.v4.new_code_cell(f"print({n})"))
+    ]
     source, output = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
     nbformat.write(notebook, source)
     counts = {}
