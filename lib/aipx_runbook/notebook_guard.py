@@ -22,8 +22,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from . import config
 from .contract import MASK
 
@@ -36,6 +34,8 @@ CELL = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.DOTALL)
 
 def sensitive_output_names(stacks: Iterable[Path] | None = None) -> set[str]:
     """The outputs the stacks mark ``sensitive = true`` (terraform/aws and terraform/smoke by default)."""
+    import hcl2  # here: stage 05 imports this module for its marker only, and every kernel imports the stages
+
     root = config.project_root()
     folders = stacks if stacks is not None else [root / path for path in config.STACKS.values()]
     names: set[str] = set()
