@@ -124,15 +124,19 @@ async def ready_client(manager: Any, timeout: float = STARTUP_TIMEOUT) -> Any:
     client = manager.client()
     client.start_channels()
     deadline = time.monotonic() + timeout
+    asked: set[str] = set()
+    patience = 0.05  # doubled up to a second while no idle comes: a loaded machine publishes it late
     try:
         while True:
             request = client.kernel_info()
-            if await _reply(client, request, deadline) and await _idle(client, request):
+            asked.add(request)
+            if await _reply(client, request, deadline) and await _idle(client, asked, patience):
                 return client
             if not await manager.is_alive():
                 raise RuntimeError("the kernel died before it answered")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the kernel did not answer within {timeout:.0f} s")
+            patience = min(patience * 2, 1.0)
     except BaseException:
         client.stop_channels()
         raise
@@ -152,16 +156,17 @@ async def _reply(client: Any, request: str, deadline: float) -> bool:
     return False
 
 
-async def _idle(client: Any, request: str) -> bool:
+async def _idle(client: Any, asked: set[str], patience: float) -> bool:
+    """The kernel's idle for any of the requests asked so far: IOPub is connected."""
     from queue import Empty
 
     while True:
         try:
-            message = await client.get_iopub_msg(timeout=0.05)  # then ask again: IOPub may have joined late
+            message = await client.get_iopub_msg(timeout=patience)
         except Empty:
             return False
         if (
-            message["parent_header"].get("msg_id") == request
+            message["parent_header"].get("msg_id") in asked
             and message["msg_type"] == "status"
             and message["content"].get("execution_state") == "idle"
         ):
