@@ -28,7 +28,7 @@ from pathlib import Path
 
 from . import config, isolation
 from .errors import EmulatorError
-from .processes import alive, wait_for_exit
+from .processes import alive, listening, wait_for_exit
 from .results import Report, Table
 
 START_TIMEOUT_SECONDS = 30.0
@@ -113,19 +113,9 @@ def _recorded() -> dict | None:
     return recorded
 
 
-def _listening(endpoint: str) -> bool:
-    """The port accepts connections: a busy server still does, where an HTTP probe could time out."""
-    host, port = endpoint.removeprefix("http://").rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
 def status() -> EmulatorStatus:
     recorded = _recorded()
-    if recorded and _is_emulator(recorded["pid"]) and _listening(recorded["endpoint"]):
+    if recorded and _is_emulator(recorded["pid"]) and listening(recorded["endpoint"]):
         return EmulatorStatus(
             True,
             recorded["endpoint"],

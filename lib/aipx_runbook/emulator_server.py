@@ -13,7 +13,6 @@ No warm-up where moto enforces IAM (``INITIAL_NO_AUTH_ACTION_COUNT``): it counts
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import threading
 import time
@@ -36,18 +35,13 @@ def _port(arguments: list[str]) -> int:
     return 5000  # moto.server's default
 
 
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def warm(endpoint: str) -> None:
     """Make each first call once the server answers; a failure only means the service loads on its real call.
     Nothing here competes with moto's own start for the interpreter until the server listens."""
-    port = int(endpoint.rsplit(":", 1)[1])
+    from .processes import listening
+
     deadline = time.monotonic() + WAIT_FOR_SERVER_SECONDS
-    while not _listening(port):
+    while not listening(endpoint, timeout=0.5):
         if time.monotonic() > deadline:
             return
         time.sleep(0.02)

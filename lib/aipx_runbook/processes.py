@@ -1,9 +1,11 @@
-"""Local processes the runbook starts and later finds again by pid (the emulator, Terraform)."""
+"""Local processes the runbook starts and later finds again by pid (the emulator, Terraform), and the port one
+listens on."""
 
 from __future__ import annotations
 
 import os
 import select
+import socket
 import time
 
 
@@ -33,3 +35,14 @@ def wait_for_exit(pid: int, seconds: float) -> None:
         select.select([descriptor], [], [], seconds)
     finally:
         os.close(descriptor)
+
+
+def listening(endpoint: str, timeout: float = 2.0) -> bool:
+    """The port of ``http://host:port`` accepts connections: a busy server still does, where an HTTP probe could
+    time out."""
+    host, port = endpoint.removeprefix("http://").rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
