@@ -17,6 +17,7 @@ from aipx_runbook import budget, cli, config
 from aipx_runbook.aws import LOCAL_ACCOUNT_ID, AwsTarget
 from aipx_runbook.config import BudgetSettings, EnvironmentSettings
 from aipx_runbook.errors import UsageError
+from aipx_runbook.results import Report
 from aipx_runbook.stages.budget import ensure_budget
 from paths import PROJECT_ROOT
 
@@ -131,10 +132,29 @@ def test_the_emulator_still_lacks_what_the_budget_stage_skips_there(moto_server:
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
 
 
-def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch) -> tuple[Stubber, Stubber]:
+    """Target aws answered by botocore Stubbers (STS, Budgets) instead of an account: add responses, then
+    ``_ensure_on_aws``."""
     session = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
     sts, budgets = boto3.client("sts", **session), boto3.client("budgets", **session)
-    sts_stub, stub = Stubber(sts), Stubber(budgets)
+    monkeypatch.setattr(
+        AwsTarget, "client", lambda self, service, region=None: {"sts": sts, "budgets": budgets}[service]
+    )
+    return Stubber(sts), Stubber(budgets)
+
+
+def _ensure_on_aws(sts_stub: Stubber, stub: Stubber, wanted: EnvironmentSettings) -> Report:
+    """``ensure_budget`` on target aws against the stubbed answers, every one of which it must have asked for."""
+    sts_stub.activate()
+    stub.activate()
+    shown = ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
+    stub.assert_no_pending_responses()
+    return shown
+
+
+def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(stubbed: tuple[Stubber, Stubber]) -> None:
+    sts_stub, stub = stubbed
     sts_stub.add_response(
         "get_caller_identity",
         {"Account": "111122223333", "Arn": "arn:aws:iam::111122223333:user/ops", "UserId": "AIDAEXAMPLE"},
@@ -161,23 +181,14 @@ def test_on_aws_the_limit_and_the_subscribers_are_updated_in_place(monkeypatch: 
     stub.add_response(
         "delete_subscriber", {}, {**target, "Subscriber": {"SubscriptionType": "EMAIL", "Address": "old@example.com"}}
     )
-    sts_stub.activate()
-    stub.activate()
-    monkeypatch.setattr(
-        AwsTarget, "client", lambda self, service, region=None: {"sts": sts, "budgets": budgets}[service]
-    )
-
-    shown = ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
-    stub.assert_no_pending_responses()
+    shown = _ensure_on_aws(sts_stub, stub, wanted)
     assert shown.status == "changed"
     assert [row[3] for row in shown.tables[0].rows] == ["updated (was 500 USD monthly COST)", "subscribers +1 −1"]
 
 
-def test_on_aws_every_page_of_alerts_and_subscribers_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_aws_every_page_of_alerts_and_subscribers_is_read(stubbed: tuple[Stubber, Stubber]) -> None:
     """Budgets answers in pages (NextToken): an alert or an address on a later page is kept, not made again."""
-    session = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-    sts, budgets = boto3.client("sts", **session), boto3.client("budgets", **session)
-    sts_stub, stub = Stubber(sts), Stubber(budgets)
+    sts_stub, stub = stubbed
     account = "111122223333"
     sts_stub.add_response("get_caller_identity", {"Account": account, "Arn": f"arn:aws:iam::{account}:user/ops"})
     wanted = settings(emails=("ops@example.com", "new@example.com"), thresholds=(80, 100))
@@ -191,14 +202,7 @@ def test_on_aws_every_page_of_alerts_and_subscribers_is_read(monkeypatch: pytest
         asked = {**listed, "Notification": notification}
         stub.add_response("describe_subscribers_for_notification", {"Subscribers": [ops], "NextToken": "s1"}, asked)
         stub.add_response("describe_subscribers_for_notification", {"Subscribers": [new]}, {**asked, "NextToken": "s1"})
-    sts_stub.activate()
-    stub.activate()
-    monkeypatch.setattr(
-        AwsTarget, "client", lambda self, service, region=None: {"sts": sts, "budgets": budgets}[service]
-    )
-
-    shown = ensure_budget(AwsTarget("aws", "ap-northeast-2"), wanted)
-    stub.assert_no_pending_responses()
+    shown = _ensure_on_aws(sts_stub, stub, wanted)
     assert shown.status == "ok"
     assert [row[3] for row in shown.tables[0].rows] == ["kept", "kept", "kept"]
 
