@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import moto_api
 import scheduling
 from aipx_runbook import emulator
 from aipx_runbook.aws import AwsTarget
@@ -82,9 +83,7 @@ def emulator_target(moto_server: str) -> AwsTarget:
 @pytest.fixture
 def reset_emulator(moto_server: str) -> Iterator[None]:
     """Empty the emulator before a test that needs a clean account."""
-    import urllib.request
-
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST")).close()
+    moto_api.empty(moto_server)
     yield
 
 

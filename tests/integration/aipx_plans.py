@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import moto_api
 from aipx_runbook import plans, stages
 from aipx_runbook.context import StageContext
 from aipx_runbook.results import Report
@@ -81,7 +81,7 @@ def aipx_plans(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, PlannedEnvironment]:
     """dev and production through backend setup, init and plan, as notebooks 01-03 do, in an empty account."""
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST")).close()
+    moto_api.empty(moto_server)
     root = tmp_path_factory.mktemp("aipx-plan")
     project, runs = _copy_project(root / "project"), root / "runs"
 

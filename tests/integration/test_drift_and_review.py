@@ -12,13 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+import moto_api
 from aipx_runbook import plan_record, stages
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext
@@ -83,7 +83,7 @@ def project(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Project]:
     """The tagged bucket applied to dev in an empty emulated account."""
-    urllib.request.urlopen(urllib.request.Request(moto_server + "/moto-api/reset", method="POST")).close()
+    moto_api.empty(moto_server)
     root = tmp_path_factory.mktemp("drift-project")
     shutil.copytree(PROJECT_ROOT / "environments", root / "environments")
     shutil.copytree(PROJECT_ROOT / "notebooks", root / "notebooks")

@@ -12,12 +12,12 @@ import os
 import shutil
 import signal
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 from python_terraform import IsFlagged
 
+import moto_api
 from aipx_runbook import emulator, runbook, stages, state, state_restore, tfprocess
 from aipx_runbook.context import StageContext
 from aipx_runbook.errors import ApprovalRequired, RunbookError, TerraformError
@@ -257,7 +257,7 @@ def test_the_printed_restore_commands_bring_back_an_earlier_state(
 def notebook_emulator(moto_server: str) -> str:
     """The emulator a notebook's open_stage finds through the workspace, emptied first."""
     endpoint = emulator.endpoint()
-    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).close()
+    moto_api.empty(endpoint)
     return endpoint
 
 

@@ -4,10 +4,10 @@ the AIPX stack's outputs describe (terraform/aws cannot be applied here: its pro
 from __future__ import annotations
 
 import json
-import urllib.request
 
 import pytest
 
+import moto_api
 from aipx_runbook import stages, verify
 from aipx_runbook.config import read_tfvars
 from aipx_runbook.errors import RunbookError
@@ -114,7 +114,7 @@ def build_stack(ctx, availability_zones: int, multi_az: bool, desired: dict[str,
 
 
 def _reset(endpoint: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST")).close()
+    moto_api.empty(endpoint)
 
 
 @pytest.fixture
