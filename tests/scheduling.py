@@ -89,7 +89,8 @@ def _recorded(config: pytest.Config) -> dict[str, float]:
     workerinput = getattr(config, "workerinput", {})
     if CACHE_KEY in workerinput:
         return dict(workerinput[CACHE_KEY])
-    return dict(config.cache.get(CACHE_KEY, {})) if config.cache is not None else {}
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    return dict(cache.get(CACHE_KEY, {})) if cache is not None else {}
 
 
 def longest_first(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -115,7 +116,7 @@ class Recorder:
         self.seconds[unit(report.nodeid)] += report.duration
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: Any) -> None:
-        if self.config.cache is None or not self.seconds:
+        if getattr(self.config, "cache", None) is None or not self.seconds:
             return
         recorded = dict(self.config.cache.get(CACHE_KEY, {}))
         recorded.update({name: round(value, 1) for name, value in self.seconds.items()})
