@@ -33,9 +33,9 @@ KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 STARTUP_TIMEOUT = 120
 DEFAULT_AHEAD = 2
 # What a stage's cells import on first use besides the library, loaded as its kernel starts ahead, and only in
-# that stage's kernel: the AWS SDK where a stage calls AWS, matplotlib where it draws charts.
+# that stage's kernel: the AWS SDK where a stage calls AWS, jinja2 where it draws charts (charts.py).
 SDK = ("boto3", "botocore.client")
-CHARTS = ("matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg")
+CHARTS = ("jinja2",)
 PRELOADS: dict[str, tuple[str, ...]] = {
     "prerequisites": SDK,
     "backend": SDK,

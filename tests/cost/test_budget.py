@@ -235,7 +235,7 @@ def test_the_budget_notebook_runs_headless(emulator_target: AwsTarget, tmp_path:
         str(notebook), str(tmp_path / "08_budget.ipynb"), parameters={"environment": "staging"}, progress_bar=False
     )
     outputs = "".join(str(output) for cell in executed.cells for output in cell.get("outputs", []))
-    assert "Monthly cost estimate" in outputs and "data:image/png;base64" in outputs
+    assert "Monthly cost estimate" in outputs and "data:image/svg+xml;base64" in outputs
     budgets_client(emulator_target).describe_budget(
         AccountId=LOCAL_ACCOUNT_ID, BudgetName="AIPX Monthly Budget (staging)"
     )

@@ -8,7 +8,7 @@ import yaml
 from aipx_runbook import config
 
 # pip name → conda-forge name(s); moto's [server] extra is flask and flask-cors on conda-forge
-CONDA_NAMES = {"moto[server]": ["moto", "flask", "flask-cors"], "matplotlib": ["matplotlib-base"]}
+CONDA_NAMES = {"moto[server]": ["moto", "flask", "flask-cors"]}
 PIP_ONLY = {"python-terraform"}
 REQUIREMENT = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)\s*(.*)$")
 

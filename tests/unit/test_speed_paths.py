@@ -24,6 +24,18 @@ def test_importing_the_stages_loads_no_heavy_module() -> None:
     assert loaded.strip() == "[]"
 
 
+def test_drawing_the_charts_loads_no_plotting_library() -> None:
+    code = (
+        "import sys\n"
+        "from aipx_runbook import charts\n"
+        "charts.stacked_columns(['dev'], {'a': [1.0]}, ylabel='y', title='t', alt='a')\n"
+        "charts.stacked_bars(['n'], {'create': [1]}, {'create': '#000000'}, xlabel='x', title='t', alt='a')\n"
+        "print([name for name in ('matplotlib', 'PIL', 'numpy') if name in sys.modules])\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
 def test_the_cli_loads_papermill_only_once_a_stage_executes() -> None:
     """`aipx-runbook run` starts the first stage's kernel before papermill (and nbclient) load."""
     code = "import sys, aipx_runbook.cli; print('papermill' in sys.modules, 'nbclient' in sys.modules)"

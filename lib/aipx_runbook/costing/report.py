@@ -163,7 +163,7 @@ def plan_report(environment: str, plan: dict[str, Any], others: Iterable[str] = 
 
 
 def component_chart(estimates: list[Estimate]) -> str:
-    """A stacked bar chart of on-demand cost per component per environment, as an inline PNG."""
+    """A stacked bar chart of on-demand cost per component per environment, as an inline SVG image."""
     labels = [
         f"{est.environment}\n({est.basis.split(',')[-1].strip()})" if "plan" in est.basis else est.environment
         for est in estimates
