@@ -22,6 +22,7 @@ KINDS = ("kernel start", "imports", "terraform", "aws", "review", "rendering")
 _totals: dict[str, float] = {}
 # Work a kernel started ahead did before its stage began (kernels.preload): not part of the stage's time.
 _ahead: dict[str, float] = {}
+_kernel = ""  # how this stage's kernel process began: "forked" (kernel_zygote.py) or "fresh"
 _sink: Path | None = None
 # Per thread: seconds already counted by the measures nested in each open one.
 _local = threading.local()
@@ -38,6 +39,11 @@ def reset() -> None:
     _totals.clear()
     _ahead.clear()
     del _stack()[:]
+
+
+def kernel_began(how: str) -> None:
+    global _kernel
+    _kernel = how
 
 
 def ahead(kind: str, seconds: float) -> None:
@@ -89,6 +95,8 @@ def _flush() -> None:
         document: dict[str, Any] = {"pid": os.getpid(), "seconds": totals()}
         if _ahead:
             document["ahead"] = {kind: round(seconds, 3) for kind, seconds in _ahead.items()}
+        if _kernel:
+            document["kernel"] = _kernel
         partial.write_text(json.dumps(document))
         os.replace(partial, _sink)
     except OSError:
@@ -132,6 +140,8 @@ def stage_breakdown(record: Path, seconds: float, kernel_start: float, rendering
     breakdown: dict[str, Any] = {"seconds": {kind: round(value, 3) for kind, value in spent.items()}}
     if "pid" in recorded:
         breakdown["kernel_pid"] = recorded["pid"]
+    if recorded.get("kernel"):
+        breakdown["kernel"] = recorded["kernel"]
     if recorded.get("ahead"):
         breakdown["ahead"] = recorded["ahead"]
     return breakdown

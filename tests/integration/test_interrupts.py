@@ -5,7 +5,8 @@
   no traceback is printed.
 - kill -9 of the runner: Terraform runs in its own session and writes to files it owns, so it finishes on its
   own instead of dying on a broken pipe; the lock is released, the state holds what it created, and the next run
-  says what happened.
+  says what happened. The runner's kernels (each in a session of its own) and the process they were forked from
+  see their parent gone and leave.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from kernel_processes import with_environment
 from paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
@@ -102,6 +105,13 @@ def _wait_gone(pid: int, seconds: float = 120) -> None:
     raise AssertionError(f"process {pid} still runs")
 
 
+def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.2)
+
+
 def _lock_status(env: dict[str, str], stack: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, "run", "--env", "dev", "--stack", str(stack), "--stages", "state"],
@@ -134,8 +144,10 @@ def test_kill_9_of_the_runner_lets_terraform_finish_and_the_next_run_says_so(set
     workspace, stack, env = setting
     runner = _start_run({**env}, stack)
     terraform = _wait_for_apply(workspace, runner)
+    assert {process.kind for process in with_environment("AIPX_WORKSPACE", str(workspace))} == {"forked", "zygote"}
     os.killpg(runner.pid, signal.SIGKILL)
     runner.communicate(timeout=60)
+    _wait_until(lambda: not with_environment("AIPX_WORKSPACE", str(workspace)), "the killed runner's kernels end")
     _wait_gone(terraform["pid"])  # it was not killed with its runner: it ends on its own, after its sleep
     assert (stack / "created.txt").exists(), "Terraform finished the apply on its own"
     status = _lock_status(env, stack)

@@ -12,24 +12,10 @@ import pytest
 
 from aipx_runbook import config, emulator, runbook
 from aipx_runbook.errors import EmulatorError
+from kernel_processes import of_this_test_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("warm_kernels")]
 STAGES = ["prerequisites", "backend", "init", "plan"]
-
-
-def _kernels_of_this_process() -> list[int]:
-    """Live kernel processes started by this (test) process."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
-            cmdline = (status.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        ours = fields.get("PPid", "").strip() == str(os.getpid()) and b"ipykernel_launcher" in cmdline
-        if ours and not fields.get("State", "").startswith("Z"):
-            found.append(int(status.parent.name))
-    return found
 
 
 def _structure(notebook: Path) -> list[tuple[Any, ...]]:
@@ -58,17 +44,19 @@ def test_each_stage_runs_in_a_fresh_kernel_started_ahead_and_records_the_same_no
     assert warm.ok, warm.failed
     pids = [stage.timings["kernel_pid"] for stage in warm.stages]
     assert len(set(pids)) == len(STAGES) and os.getpid() not in pids
-    # The library was imported as each kernel started, ahead of its stage.
+    # The library was imported ahead of each stage, once for the run, in the process each kernel was forked from.
     assert all(stage.timings["ahead"]["imports"] > 0 for stage in warm.stages)
+    assert [stage.timings["kernel"] for stage in warm.stages] == ["forked"] * len(STAGES)
     assert {"kernel start", "terraform", "other"} <= set(warm.stages[2].timings["seconds"])
     assert all((warm.run_dir / Path(s.notebook).with_suffix(".html").name).exists() for s in warm.stages)
-    assert _kernels_of_this_process() == []
+    assert of_this_test_process() == []
 
     cold = _run(monkeypatch, False, STAGES)
     assert cold.ok, cold.failed
+    assert [stage.timings["kernel"] for stage in cold.stages] == ["fresh"] * len(STAGES)
     for warm_stage, cold_stage in zip(warm.stages, cold.stages, strict=True):
         assert _structure(warm.run_dir / warm_stage.notebook) == _structure(cold.run_dir / cold_stage.notebook)
-    assert _kernels_of_this_process() == []
+    assert of_this_test_process() == []
 
 
 def test_a_failing_stage_ends_the_kernels_started_for_the_next_ones(
@@ -78,7 +66,7 @@ def test_a_failing_stage_ends_the_kernels_started_for_the_next_ones(
     result = _run(monkeypatch, True, ["apply", "verify", "destroy"])
     assert [stage.status for stage in result.stages] == ["failed"]
     assert "no saved plan" in result.stages[0].error
-    assert _kernels_of_this_process() == []
+    assert of_this_test_process() == []
 
 
 def _started(pid: int) -> int:
@@ -95,15 +83,17 @@ def test_the_first_kernel_boots_while_the_runner_starts_the_emulator(
 
     def first_stage_starts(stage: runbook.Stage) -> None:
         if not seen:
-            (kernel,) = _kernels_of_this_process()  # only the first stage's kernel has started so far
-            seen.update(kernel=_started(kernel), emulator=_started(emulator.status().pid))
+            # only the first stage's kernel has started so far, forked from the process started for that
+            booting = of_this_test_process()
+            assert sorted(process.kind for process in booting) in (["forked", "zygote"], ["zygote"]), booting
+            seen.update(kernel=min(map(_started, (p.pid for p in booting))), emulator=_started(emulator.status().pid))
 
     monkeypatch.setenv("AIPX_WARM_KERNELS", "2")
     result = runbook.run("dev", "local", "smoke", ["prerequisites"], on_start=first_stage_starts)
     assert result.ok, result.failed
     # The emulator's start waits until it answers, so a kernel started after it would start later.
     assert seen["kernel"] <= seen["emulator"], seen
-    assert _kernels_of_this_process() == []
+    assert of_this_test_process() == []
     assert not emulator.status().running
 
 
@@ -115,4 +105,4 @@ def test_a_kernel_booting_while_the_emulator_fails_to_start_is_ended(
     monkeypatch.setenv("AIPX_WARM_KERNELS", "2")
     with pytest.raises(EmulatorError, match="corrupt"):
         runbook.run("dev", "local", "smoke", ["prerequisites", "backend"])
-    assert _kernels_of_this_process() == []
+    assert of_this_test_process() == []
