@@ -49,10 +49,9 @@ def main(argv: list[str]) -> None:
     os.set_blocking(wakeup_write, False)
     signal.set_wakeup_fd(wakeup_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # only wakes the loop (set_wakeup_fd); the loop reaps
-    # Read by ipykernel and matplotlib as they are imported, here: what the kernel's start would have set by then.
-    # The kernels' parent is this process (ipykernel leaves when its parent does); ipykernel's inline backend.
+    # Read by ipykernel as it is imported, here: the kernels' parent is this process (a kernel leaves when its
+    # parent does), where jupyter_client would have named the runner.
     os.environ["JPY_PARENT_PID"] = str(os.getpid())
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     started = time.perf_counter()
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
