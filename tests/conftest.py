@@ -16,6 +16,7 @@ from aipx_runbook import emulator
 from aipx_runbook.aws import AwsTarget
 from aipx_runbook.context import StageContext, start_stage
 from paths import PROJECT_ROOT
+from session_priority import SessionFollower
 
 # Terraform and the AWS provider are Go programs: loading the provider's schema (every command does) spends about a
 # fifth of their CPU in the garbage collector at Go's default GOGC=100. At 400 they collect less often and each
@@ -29,7 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if scheduling.is_controller(config):
         config.pluginmanager.register(scheduling.Recorder(config), "aipx-unit-seconds")
     if scheduling.is_worker(config):  # the critical path first (scheduling.Yielder)
-        config.pluginmanager.register(scheduling.Yielder(), "aipx-critical-path-first")
+        follower = SessionFollower(scheduling.NICENESS)
+        config.pluginmanager.register(scheduling.Yielder(follower=follower), "aipx-critical-path-first")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -14,9 +14,10 @@ The AIPX lifecycle is the critical path: its two apply/destroy cycles wait minut
 delays (the database's create and delete), and the suite cannot end before it. What it does between those waits
 (Terraform's plans and refreshes, the IAM-enforcing emulator) should not queue behind the other workers' notebooks
 and Terraform runs: each worker lowers its own priority (`os.nice`, which any user may do) when it starts a test
-outside CRITICAL_PATH, so whatever it starts after that (emulators, kernels, Terraform) is niced too, and the
-lifecycle's processes get a core when they need one. The other workers still have every cycle the lifecycle leaves
-idle, which is most of them.
+outside CRITICAL_PATH, and so the priority of what it starts after that (emulators, kernels, Terraform): these
+start in sessions of their own, which under Linux's autogroup scheduling only a session's own nice reaches, so
+the worker also lowers those (`session_priority.SessionFollower`). The lifecycle's processes get a core when they
+need one; the other workers still have every cycle the lifecycle leaves idle, which is most of them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+
+from session_priority import SessionFollower
 
 CACHE_KEY = "aipx/unit-seconds"
 # Units on the suite's critical path (run at the normal priority), and how far the others' workers step back.
@@ -124,10 +127,12 @@ class Recorder:
 
 
 class Yielder:
-    """On a worker: lowers the worker's priority once, at the first test outside CRITICAL_PATH."""
+    """On a worker: lowers the worker's priority once, at the first test outside CRITICAL_PATH (``follower``: and
+    that of the sessions it starts, see `session_priority`)."""
 
-    def __init__(self, nice: Any = os.nice) -> None:
+    def __init__(self, nice: Any = os.nice, follower: SessionFollower | None = None) -> None:
         self.nice = nice
+        self.follower = follower
         self.yielded = False
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -140,7 +145,11 @@ class Yielder:
             except PermissionError:
                 return
             self.yielded = False
+            if self.follower is not None:
+                self.follower.stop()
         if self.yielded or critical:
             return
         self.yielded = True
         self.nice(NICENESS)
+        if self.follower is not None:
+            self.follower.start()

@@ -90,6 +90,30 @@ def test_a_worker_steps_back_once_at_its_first_test_off_the_critical_path() -> N
     assert calls == [scheduling.NICENESS], "lowered once, by NICENESS, at the first other test"
 
 
+class Follower:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def start(self) -> None:
+        self.calls.append("start")
+
+    def stop(self) -> None:
+        self.calls.append("stop")
+
+
+def test_the_sessions_a_worker_starts_step_back_with_it_and_up_again_with_it() -> None:
+    [critical] = scheduling.CRITICAL_PATH
+    follower = Follower()
+    yielder = scheduling.Yielder(nice=lambda increment: None, follower=follower)  # type: ignore[arg-type]
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    assert follower.calls == [], "the critical path's sessions keep their priority"
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::two"))
+    assert follower.calls == ["start"]
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    assert follower.calls == ["start", "stop"]
+
+
 def test_only_xdist_workers_step_back(pytestconfig) -> None:
     """The plugin is registered on workers only: a run without xdist (or the controller) keeps its priority."""
     registered = pytestconfig.pluginmanager.get_plugin("aipx-critical-path-first")

@@ -1,0 +1,109 @@
+"""A worker's lowered priority, carried to the processes it starts in sessions of their own (Linux autogroups).
+
+With autogroup scheduling (``kernel.sched_autogroup_enabled = 1``, the default of most distributions' kernels, and
+of this machine's), the scheduler first shares the CPU between sessions: each session is a group that weighs as
+its autogroup's nice (``/proc/PID/autogroup``), and a process's own nice counts only against the processes of
+its own session. Terraform (``tfprocess``), the emulator, kernels and browsers start in new sessions
+(``start_new_session``), so each is a group of its own at nice 0, whatever nice the worker that started them
+has: ``os.nice`` in a worker does not reach them.
+
+`SessionFollower` carries it there: a few times a second it walks the worker's process tree
+(``/proc/PID/task/TID/children``) and writes the worker's niceness into the autogroup of every descendant that
+leads a session of its own. Anyone may lower the priority of their own processes' groups; without autogroups
+(the file is absent) nothing is done and plain nice is what counts. Only priorities change, not what runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+PROC = Path("/proc")
+INTERVAL_SECONDS = 0.25
+
+
+def autogroups_enabled() -> bool:
+    return (PROC / "self" / "autogroup").exists()
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of a process, from each of its threads (a child belongs to the thread that forked it)."""
+    found: list[int] = []
+    try:
+        tasks = list((PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def descendants(pid: int) -> Iterator[int]:
+    pending = children(pid)
+    while pending:
+        child = pending.pop()
+        yield child
+        pending += children(child)
+
+
+def autogroup(pid: int) -> tuple[str, int] | None:
+    """A process's autogroup and its nice: ``/autogroup-123 nice 0`` -> ("/autogroup-123", 0)."""
+    try:
+        name, _, nice = (PROC / str(pid) / "autogroup").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return name, int(nice)
+
+
+def lower(pid: int, niceness: int) -> bool:
+    """Set the nice of the process's autogroup; False where the kernel refuses (gone, not ours, or rate-limited:
+    an unprivileged process may change one autogroup per 100 ms; the next round tries again)."""
+    try:
+        (PROC / str(pid) / "autogroup").write_text(str(niceness))
+    except OSError:
+        return False
+    return True
+
+
+class SessionFollower:
+    """Keeps the autogroups of a process's descendants at ``niceness`` (never raises one that is lower already)."""
+
+    def __init__(self, niceness: int, root: int | None = None, interval: float = INTERVAL_SECONDS) -> None:
+        self.niceness = niceness
+        self.root = os.getpid() if root is None else root
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def once(self) -> list[int]:
+        """One round: the descendants whose group was lowered in it."""
+        own = autogroup(self.root)
+        lowered = []
+        for pid in descendants(self.root):
+            group = autogroup(pid)
+            if group is None or own is None or group[0] == own[0] or group[1] >= self.niceness:
+                continue
+            if lower(pid, self.niceness):
+                lowered.append(pid)
+        return lowered
+
+    def start(self) -> None:
+        if self._thread is None and autogroups_enabled():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="session-follower", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.once()

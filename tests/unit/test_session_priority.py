@@ -1,0 +1,80 @@
+"""The worker's lowered priority reaches the processes it starts in sessions of their own (tests/session_priority.py),
+on real processes of this machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import session_priority
+from session_priority import SessionFollower
+
+pytestmark = pytest.mark.skipif(
+    not session_priority.autogroups_enabled(),
+    reason="this kernel schedules without autogroups (kernel.sched_autogroup_enabled = 0 or no /proc/PID/autogroup): "
+    "a worker's plain nice already reaches every process it starts",
+)
+# The highest nice: whatever a worker's own follower set on these processes first, this one's is higher.
+NICEST = 19
+# A child in this process's session that starts a grandchild in a session of its own, as the library starts
+# Terraform, the emulator and kernels; it prints the grandchild's pid.
+PARENT = (
+    "import subprocess, sys, time; "
+    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], start_new_session=True); "
+    "print(p.pid, flush=True); time.sleep(60)"
+)
+
+
+@pytest.fixture
+def family() -> Iterator[tuple[int, int]]:
+    child = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    grandchild = int(child.stdout.readline())
+    try:
+        yield child.pid, grandchild
+    finally:
+        os.killpg(grandchild, signal.SIGKILL)  # it leads its own session, so its process group too
+        child.kill()
+        child.wait()
+
+
+def test_a_descendant_leading_its_own_session_gets_the_workers_niceness(family: tuple[int, int]) -> None:
+    child, grandchild = family
+    own = session_priority.autogroup(os.getpid())
+    assert own is not None and session_priority.autogroup(child) == own, "the child shares this process's group"
+    assert session_priority.autogroup(grandchild)[0] != own[0], "start_new_session made a group of its own"
+
+    follower = SessionFollower(NICEST)
+    assert follower.once() == [grandchild]
+    assert session_priority.autogroup(grandchild)[1] == NICEST
+    assert session_priority.autogroup(os.getpid()) == own, "this process's own group (and the child's) is untouched"
+    assert follower.once() == [], "a group already at the niceness is left as it is"
+
+
+def test_the_follower_keeps_lowering_in_the_background_until_stopped(family: tuple[int, int]) -> None:
+    _, grandchild = family
+    follower = SessionFollower(NICEST, interval=0.01)
+    follower.start()
+    try:
+        deadline = time.monotonic() + 10
+        while session_priority.autogroup(grandchild)[1] != NICEST and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        follower.stop()
+    assert session_priority.autogroup(grandchild)[1] == NICEST
+
+
+def test_nothing_is_lowered_for_a_process_without_descendants() -> None:
+    lonely = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        assert SessionFollower(NICEST, root=lonely.pid).once() == []
+        assert session_priority.autogroup(lonely.pid)[1] != NICEST, "the root's own group is never changed"
+    finally:
+        lonely.kill()
+        lonely.wait()
