@@ -16,8 +16,9 @@ delays (the database's create and delete), and the suite cannot end before it. W
 and Terraform runs: each worker lowers its own priority (`os.nice`, which any user may do) when it starts a test
 outside CRITICAL_PATH, and so the priority of what it starts after that (emulators, kernels, Terraform): these
 start in sessions of their own, which under Linux's autogroup scheduling only a session's own nice reaches, so
-the worker also lowers those (`session_priority.SessionFollower`). The lifecycle's processes get a core when they
-need one; the other workers still have every cycle the lifecycle leaves idle, which is most of them.
+the worker also lowers those (`session_priority.SessionFollower`). Where it may (root, as in CI), the critical
+path's worker raises its own and its sessions' priority (BOOST). The lifecycle's processes get the CPU when they
+need it; the other workers still have every cycle the lifecycle leaves idle, which is most of them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ CRITICAL_PATH = frozenset({"aipx_lifecycle"})
 # 3: a niced process weighs half a normal one (CFS). Five made an emulator start in a niced worker miss its 30 s
 # while other sessions loaded the machine to 10.
 NICENESS = 3
+# Where it may (root, as in CI), the critical path's worker and sessions also step up: at -8 a process weighs 6x a
+# normal one and 12x one at +3, so the lifecycle's plans and refreshes take the CPU they need when they need it
+# (they are short: about 90 CPU-s in the whole lifecycle), and wait for nobody.
+BOOST = 8
 # Seconds per unit (setup, call and teardown of its tests) in `make test` on 2 cores, 2026-11-28 13:27 UTC, load 4.
 TYPICAL_SECONDS = {
     "aipx_lifecycle": 472.0,
@@ -127,29 +132,28 @@ class Recorder:
 
 
 class Yielder:
-    """On a worker: lowers the worker's priority once, at the first test outside CRITICAL_PATH (``follower``: and
-    that of the sessions it starts, see `session_priority`)."""
+    """On a worker: its priority for the unit at hand, with that of the sessions it starts (``follower``, see
+    `session_priority`): raised by BOOST for a unit of CRITICAL_PATH where that is allowed (root, as in CI; else it
+    stays), lowered by NICENESS for any other (always allowed). It changes only where the next test needs another
+    level, so a worker steps back once, at its first test off the critical path."""
 
     def __init__(self, nice: Any = os.nice, follower: SessionFollower | None = None) -> None:
         self.nice = nice
         self.follower = follower
-        self.yielded = False
+        self.level = 0  # the niceness this worker set itself to, relative to where it started
+
+    @property
+    def yielded(self) -> bool:
+        return self.level > 0
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        critical = _unit_of(item) in CRITICAL_PATH
-        if critical and self.yielded:
-            # Longest first hands the critical path out first, so its worker has run nothing else; should it have,
-            # its priority goes back up where that is allowed (root, as in CI), else it stays where it is.
-            try:
-                self.nice(-NICENESS)
-            except PermissionError:
-                return
-            self.yielded = False
-            if self.follower is not None:
-                self.follower.stop()
-        if self.yielded or critical:
+        target = -BOOST if _unit_of(item) in CRITICAL_PATH else NICENESS
+        if target == self.level:
             return
-        self.yielded = True
-        self.nice(NICENESS)
+        try:
+            self.nice(target - self.level)
+        except PermissionError:  # only a privileged process may raise its priority: it stays where it is
+            return
+        self.level = target
         if self.follower is not None:
-            self.follower.start()
+            self.follower.follow(target)

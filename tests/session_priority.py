@@ -1,4 +1,4 @@
-"""A worker's lowered priority, carried to the processes it starts in sessions of their own (Linux autogroups).
+"""A worker's priority, carried to the processes it starts in sessions of their own (Linux autogroups).
 
 With autogroup scheduling (``kernel.sched_autogroup_enabled = 1``, the default of most distributions' kernels, and
 of this machine's), the scheduler first shares the CPU between sessions: each session is a group that weighs as
@@ -9,8 +9,10 @@ has: ``os.nice`` in a worker does not reach them.
 
 `SessionFollower` carries it there: a few times a second it walks the worker's process tree
 (``/proc/PID/task/TID/children``) and writes the worker's niceness into the autogroup of every descendant that
-leads a session of its own. Anyone may lower the priority of their own processes' groups; without autogroups
-(the file is absent) nothing is done and plain nice is what counts. Only priorities change, not what runs.
+leads a session of its own. Anyone may lower the priority of their own processes' groups (the workers off the
+critical path); raising it (the critical path's worker, `scheduling.BOOST`) needs privileges, as for nice itself.
+Without autogroups (the file is absent) nothing is done and plain nice is what counts. Only priorities change,
+not what runs.
 """
 
 from __future__ import annotations
@@ -60,9 +62,10 @@ def autogroup(pid: int) -> tuple[str, int] | None:
     return name, int(nice)
 
 
-def lower(pid: int, niceness: int) -> bool:
-    """Set the nice of the process's autogroup; False where the kernel refuses (gone, not ours, or rate-limited:
-    an unprivileged process may change one autogroup per 100 ms; the next round tries again)."""
+def renice(pid: int, niceness: int) -> bool:
+    """Set the nice of the process's autogroup; False where the kernel refuses (gone, not ours, a negative nice
+    without privileges, or rate-limited: an unprivileged process may change one autogroup per 100 ms; the next
+    round tries again)."""
     try:
         (PROC / str(pid) / "autogroup").write_text(str(niceness))
     except OSError:
@@ -70,8 +73,15 @@ def lower(pid: int, niceness: int) -> bool:
     return True
 
 
+def _short_of(nice: int, niceness: int) -> bool:
+    """Whether a group's nice falls short of ``niceness`` in its direction (a group someone put further is left)."""
+    return nice < niceness if niceness > 0 else nice > niceness
+
+
 class SessionFollower:
-    """Keeps the autogroups of a process's descendants at ``niceness`` (never raises one that is lower already)."""
+    """Moves the autogroups of a process's descendants to ``niceness``, never back from further: a positive one
+    lowers their priority (anyone may), a negative one raises it (privileged: where the kernel refuses, the groups
+    keep theirs)."""
 
     def __init__(self, niceness: int, root: int | None = None, interval: float = INTERVAL_SECONDS) -> None:
         self.niceness = niceness
@@ -81,16 +91,24 @@ class SessionFollower:
         self._thread: threading.Thread | None = None
 
     def once(self) -> list[int]:
-        """One round: the descendants whose group was lowered in it."""
+        """One round: the descendants whose group it moved."""
         own = autogroup(self.root)
-        lowered = []
+        moved = []
         for pid in descendants(self.root):
             group = autogroup(pid)
-            if group is None or own is None or group[0] == own[0] or group[1] >= self.niceness:
+            if group is None or own is None or group[0] == own[0] or not _short_of(group[1], self.niceness):
                 continue
-            if lower(pid, self.niceness):
-                lowered.append(pid)
-        return lowered
+            if renice(pid, self.niceness):
+                moved.append(pid)
+        return moved
+
+    def follow(self, niceness: int) -> None:
+        """From now on, ``niceness`` (0 stops following: groups made before keep theirs)."""
+        self.niceness = niceness
+        if niceness == 0:
+            self.stop()
+        else:
+            self.start()
 
     def start(self) -> None:
         if self._thread is None and autogroups_enabled():

@@ -80,38 +80,56 @@ def test_the_controller_records_seconds_per_group_and_per_file() -> None:
 def test_a_worker_steps_back_once_at_its_first_test_off_the_critical_path() -> None:
     calls: list[int] = []
     yielder = scheduling.Yielder(nice=calls.append)
-    [critical] = scheduling.CRITICAL_PATH
-    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
-    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::second", group=critical))
-    assert calls == [], "the critical path runs at the normal priority"
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::two"))
     yielder.pytest_runtest_setup(Item("t.py::x", group="heavy"))
     assert calls == [scheduling.NICENESS], "lowered once, by NICENESS, at the first other test"
+    assert yielder.yielded
+
+
+def test_the_critical_path_steps_up_where_allowed_and_its_worker_steps_back_after_it() -> None:
+    [critical] = scheduling.CRITICAL_PATH
+    calls: list[int] = []
+    yielder = scheduling.Yielder(nice=calls.append)
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::second", group=critical))
+    assert calls == [-scheduling.BOOST], "raised once for the critical path"
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    assert calls == [-scheduling.BOOST, scheduling.BOOST + scheduling.NICENESS]
+
+
+def unprivileged(increment: int) -> None:
+    if increment < 0:
+        raise PermissionError("only a privileged process may raise its priority")
+
+
+def test_without_privileges_the_critical_path_keeps_the_normal_priority() -> None:
+    [critical] = scheduling.CRITICAL_PATH
+    follower = Follower()
+    yielder = scheduling.Yielder(nice=unprivileged, follower=follower)  # type: ignore[arg-type]
+    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
+    assert yielder.level == 0 and follower.calls == [], "nothing changed, and the run goes on"
+    yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
+    assert yielder.level == scheduling.NICENESS and follower.calls == [scheduling.NICENESS]
 
 
 class Follower:
     def __init__(self) -> None:
-        self.calls: list[str] = []
+        self.calls: list[int] = []
 
-    def start(self) -> None:
-        self.calls.append("start")
-
-    def stop(self) -> None:
-        self.calls.append("stop")
+    def follow(self, niceness: int) -> None:
+        self.calls.append(niceness)
 
 
-def test_the_sessions_a_worker_starts_step_back_with_it_and_up_again_with_it() -> None:
+def test_the_sessions_a_worker_starts_follow_its_priority() -> None:
     [critical] = scheduling.CRITICAL_PATH
     follower = Follower()
     yielder = scheduling.Yielder(nice=lambda increment: None, follower=follower)  # type: ignore[arg-type]
     yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
-    assert follower.calls == [], "the critical path's sessions keep their priority"
+    assert follower.calls == [-scheduling.BOOST]
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::two"))
-    assert follower.calls == ["start"]
-    yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
-    assert follower.calls == ["start", "stop"]
+    assert follower.calls == [-scheduling.BOOST, scheduling.NICENESS]
 
 
 def test_only_xdist_workers_step_back(pytestconfig) -> None:
@@ -126,11 +144,7 @@ def test_a_worker_that_stepped_back_steps_up_again_for_the_critical_path_where_a
     yielder = scheduling.Yielder(nice=calls.append)
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))
     yielder.pytest_runtest_setup(Item("tests/integration/test_life.py::first", group=critical))
-    assert calls == [scheduling.NICENESS, -scheduling.NICENESS]
-
-    def unprivileged(increment: int) -> None:
-        if increment < 0:
-            raise PermissionError("only a privileged process may raise its priority")
+    assert calls == [scheduling.NICENESS, -scheduling.NICENESS - scheduling.BOOST]
 
     yielder = scheduling.Yielder(nice=unprivileged)
     yielder.pytest_runtest_setup(Item("tests/unit/test_a.py::one"))

@@ -78,3 +78,13 @@ def test_nothing_is_lowered_for_a_process_without_descendants() -> None:
     finally:
         lonely.kill()
         lonely.wait()
+
+
+def test_a_privileged_worker_raises_the_priority_of_its_sessions(family: tuple[int, int]) -> None:
+    _, grandchild = family
+    if not session_priority.renice(grandchild, -1):
+        pytest.skip("raising a group's priority needs privileges (CAP_SYS_NICE, as root in CI): not here")
+    assert SessionFollower(-2).once() == [grandchild]
+    assert session_priority.autogroup(grandchild)[1] == -2
+    assert SessionFollower(-1).once() == [], "a group someone put further is left where it is"
+    assert SessionFollower(NICEST).once() == [grandchild], "when the worker steps back, its sessions follow"
