@@ -41,28 +41,31 @@ NICENESS = 3
 # normal one and 12x one at +3, so the lifecycle's plans and refreshes take the CPU they need when they need it
 # (they are short: about 90 CPU-s in the whole lifecycle), and wait for nobody.
 BOOST = 8
-# Seconds per unit (setup, call and teardown of its tests) in `make test` on 2 cores, 2026-11-28 13:27 UTC, load 4.
+# Seconds per unit (setup, call and teardown of its tests) in `make test` on a clean clone, 2 cores, 2026-11-28 16:58
+# UTC, load 0.9 (units of 10 s and more; a clean clone has no cache, so CI orders by these).
 TYPICAL_SECONDS = {
-    "aipx_lifecycle": 472.0,
-    "tests/training/test_drills.py": 151.0,
-    "browser": 141.0,
-    "drift_and_review": 102.0,
-    "tests/integration/test_protected_backend.py": 72.0,
-    "tests/notebooks/test_papermill.py": 71.0,
-    "tests/integration/test_apply_destroy.py": 56.0,
-    "tests/notebooks/test_strict_parameters.py": 51.0,
-    "aipx_plan": 46.0,
-    "tests/integration/test_interrupts.py": 41.0,
-    "tests/integration/test_state_and_locks.py": 38.0,
-    "tests/integration/test_shared_emulator.py": 37.0,
-    "tests/integration/test_verify.py": 28.0,
-    "iam_enforced": 28.0,
-    "tests/notebooks/test_nbval.py": 26.0,
-    "warm_kernels": 22.0,
-    "tests/integration/test_backend.py": 20.0,
-    "terraform_init": 17.0,
-    "checkov": 15.0,
-    "tests/integration/test_pipeline.py": 13.0,
+    "aipx_lifecycle": 437.4,
+    "drift_and_review": 156.1,
+    "browser": 134.4,
+    "tests/training/test_drills.py": 129.5,
+    "tests/integration/test_protected_backend.py": 104.7,
+    "tests/notebooks/test_papermill.py": 57.1,
+    "tests/integration/test_shared_emulator.py": 46.6,
+    "tests/notebooks/test_strict_parameters.py": 41.9,
+    "tests/integration/test_interrupts.py": 38.1,
+    "iam_enforced": 37.8,
+    "tests/integration/test_state_and_locks.py": 29.4,
+    "tests/integration/test_secrets_at_rest.py": 28.9,
+    "tests/integration/test_pipeline.py": 26.4,
+    "aipx_plan": 24.7,
+    "tests/integration/test_apply_destroy.py": 24.4,
+    "tests/notebooks/test_nbval.py": 18.6,
+    "tests/integration/test_backend.py": 16.5,
+    "terraform_init": 15.6,
+    "warm_kernels": 15.3,
+    "tests/integration/test_verify.py": 13.8,
+    "checkov": 12.1,
+    "tests/notebooks/test_no_revealed_values.py": 10.4,
 }
 
 

@@ -110,6 +110,10 @@ class SessionFollower:
         else:
             self.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
         if self._thread is None and autogroups_enabled():
             self._stop.clear()

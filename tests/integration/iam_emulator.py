@@ -253,13 +253,12 @@ class IamEmulator:
         ]
 
     def stop(self) -> None:
+        """Killed outright: it keeps nothing a graceful exit would save (each decision is written and flushed as a
+        line), and asked to terminate, moto tears its in-memory backends down first (a second or more with the
+        lifecycle's two cycles and AWS's managed policies loaded)."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(timeout=10)
+            os.killpg(self.process.pid, 9)
+        self.process.wait(timeout=10)
 
 
 ADMINISTRATOR_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}

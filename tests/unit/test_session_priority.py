@@ -31,6 +31,20 @@ PARENT = (
 )
 
 
+@pytest.fixture(autouse=True)
+def worker_follower_paused(pytestconfig: pytest.Config) -> Iterator[None]:
+    """Under xdist this test's own worker follows its sessions too (scheduling.Yielder), and would move the groups
+    made here to its own level: it pauses while a test here runs."""
+    plugin = pytestconfig.pluginmanager.get_plugin("aipx-critical-path-first")
+    follower = getattr(plugin, "follower", None)
+    paused = follower is not None and follower.running
+    if paused:
+        follower.stop()
+    yield
+    if paused:
+        follower.start()
+
+
 @pytest.fixture
 def family() -> Iterator[tuple[int, int]]:
     child = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
@@ -50,16 +64,16 @@ def test_a_descendant_leading_its_own_session_gets_the_workers_niceness(family: 
     assert own is not None and session_priority.autogroup(child) == own, "the child shares this process's group"
     assert session_priority.autogroup(grandchild)[0] != own[0], "start_new_session made a group of its own"
 
-    follower = SessionFollower(NICEST)
+    follower = SessionFollower(NICEST, root=child)  # the child's tree only, not the worker's other processes
     assert follower.once() == [grandchild]
     assert session_priority.autogroup(grandchild)[1] == NICEST
-    assert session_priority.autogroup(os.getpid()) == own, "this process's own group (and the child's) is untouched"
+    assert session_priority.autogroup(child) == own, "the root's own group (this process's) is untouched"
     assert follower.once() == [], "a group already at the niceness is left as it is"
 
 
 def test_the_follower_keeps_lowering_in_the_background_until_stopped(family: tuple[int, int]) -> None:
-    _, grandchild = family
-    follower = SessionFollower(NICEST, interval=0.01)
+    child, grandchild = family
+    follower = SessionFollower(NICEST, root=child, interval=0.01)
     follower.start()
     try:
         deadline = time.monotonic() + 10
@@ -81,10 +95,10 @@ def test_nothing_is_lowered_for_a_process_without_descendants() -> None:
 
 
 def test_a_privileged_worker_raises_the_priority_of_its_sessions(family: tuple[int, int]) -> None:
-    _, grandchild = family
+    child, grandchild = family
     if not session_priority.renice(grandchild, -1):
         pytest.skip("raising a group's priority needs privileges (CAP_SYS_NICE, as root in CI): not here")
-    assert SessionFollower(-2).once() == [grandchild]
+    assert SessionFollower(-2, root=child).once() == [grandchild]
     assert session_priority.autogroup(grandchild)[1] == -2
-    assert SessionFollower(-1).once() == [], "a group someone put further is left where it is"
-    assert SessionFollower(NICEST).once() == [grandchild], "when the worker steps back, its sessions follow"
+    assert SessionFollower(-1, root=child).once() == [], "a group someone put further is left where it is"
+    assert SessionFollower(NICEST, root=child).once() == [grandchild], "when the worker steps back, its sessions follow"
