@@ -95,9 +95,14 @@ def _failure(run_dir: Path, stage: Stage, error: PapermillExecutionError) -> tup
 
 def _load_engine() -> None:
     """Import papermill and the engine while the emulator starts and the first kernel boots (the first stage's
-    own import then finds them loaded); a failure here is raised again, in full, by that import."""
+    own import then finds them loaded); a failure here is raised again, in full, by that import. nbformat's
+    schema validator is compiled meanwhile too (fastjsonschema: 0.1 s, once per process), which papermill's first
+    read of a stage notebook would otherwise do once the kernel already waits."""
     with contextlib.suppress(Exception):
         importlib.import_module(f"{__package__}.notebook_engine")
+        import nbformat
+
+        nbformat.validate(nbformat.v4.new_notebook())
 
 
 def render_html(notebook: Path) -> Path:

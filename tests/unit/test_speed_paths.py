@@ -43,6 +43,27 @@ def test_the_cli_loads_papermill_only_once_a_stage_executes() -> None:
     assert loaded.split() == ["False", "False"]
 
 
+def test_the_runner_compiles_the_notebook_validator_while_the_first_kernel_boots() -> None:
+    """papermill's first read of a stage notebook finds nbformat's validator compiled (runbook._load_engine runs
+    on a thread while the first kernel boots)."""
+    code = (
+        "import nbformat.validator as validator\n"
+        "from aipx_runbook import runbook\n"
+        "before = len(validator.validators)\n"
+        "runbook._load_engine()\n"
+        "print(before, len(validator.validators))\n"
+    )
+    counts = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert counts[0] == "0" and int(counts[1]) >= 1
+
+
+def test_the_cli_process_skips_the_last_garbage_collection_at_exit() -> None:
+    """At exit the CLI freezes what the run loaded: the interpreter's last collection does not walk it."""
+    code = "import atexit, gc\nimport aipx_runbook.cli\natexit._run_exitfuncs()\nprint(gc.get_freeze_count())\n"
+    frozen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert int(frozen) > 0
+
+
 def test_a_file_is_parsed_again_once_it_changes_and_callers_cannot_change_the_cache(tmp_path: Path) -> None:
     calls = []
 
