@@ -187,4 +187,9 @@ def _name_process(name: bytes) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except BaseException:  # noqa: BLE001
+        # e.g. the library does not import: the runner then starts fresh kernels, and the stage's notebook shows
+        # the failure, named, where the operator reads it (not a traceback of this helper on the terminal)
+        os._exit(1)
