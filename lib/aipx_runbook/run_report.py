@@ -36,9 +36,10 @@ def notebook_exporter() -> Any:
     index once the last one ended."""
     index_template()
     import nbformat
-    from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
+    from .notebook_html import ReportExporter
+
+    exporter = ReportExporter(extra_template_basedirs=[str(TEMPLATES / "nbconvert")], template_name=NOTEBOOK_TEMPLATE)
     output = nbformat.v4.new_output("display_data", data={"text/html": "<b>ok</b>", "text/plain": "ok"})
     cells = [nbformat.v4.new_markdown_cell("# x"), nbformat.v4.new_code_cell("x", outputs=[output])]
     exporter.from_notebook_node(nbformat.v4.new_notebook(cells=cells))

@@ -56,6 +56,28 @@ def test_an_executed_notebook_becomes_a_readable_self_contained_page(tmp_path: P
     assert "jp-Notebook" in page and "--jp-" in page, "JupyterLab's look, its CSS inlined"
 
 
+def test_the_page_is_nbconverts_own_without_parsing_it_again(tmp_path: Path, monkeypatch) -> None:
+    """The same page as nbconvert's HTMLExporter writes (once both are normalized by BeautifulSoup): focus on every
+    input and output, an alt text on an image without one; but rendered without BeautifulSoup's second parse."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    path = _executed(tmp_path / "03_plan.ipynb")
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell("<img src='data:image/png;base64,iVBORw0KGgo='/> no alt"))
+    theirs, _ = HTMLExporter(
+        extra_template_basedirs=[str(run_report.TEMPLATES / "nbconvert")], template_name=run_report.NOTEBOOK_TEMPLATE
+    ).from_notebook_node(notebook)
+    assert 'alt="No description has been provided for this image"' in theirs and 'tabindex="0"' in theirs
+
+    def no_second_parse(*_args, **_kwargs):
+        raise AssertionError("the rendered page was parsed again")
+
+    monkeypatch.setattr("nbconvert.exporters.html.BeautifulSoup", no_second_parse)
+    ours, _ = run_report.notebook_exporter().from_notebook_node(notebook)
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
+
+
 def test_the_exporter_and_the_index_template_are_built_once_and_each_page_holds_its_own_data(tmp_path: Path) -> None:
     assert run_report.notebook_exporter() is run_report.notebook_exporter()
     assert run_report.index_template() is run_report.index_template()
