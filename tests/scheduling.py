@@ -32,7 +32,8 @@ import pytest
 from session_priority import SessionFollower
 
 CACHE_KEY = "aipx/unit-seconds"
-# Units on the suite's critical path (run at the normal priority), and how far the others' workers step back.
+# Units on the suite's critical path (run at a raised priority where allowed, else the normal one), and how far the
+# others' workers (and the sessions they start) step back.
 CRITICAL_PATH = frozenset({"aipx_lifecycle"})
 # 3: a niced process weighs half a normal one (CFS). Five made an emulator start in a niced worker miss its 30 s
 # while other sessions loaded the machine to 10.
