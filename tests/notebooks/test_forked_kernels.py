@@ -122,9 +122,9 @@ def test_without_its_forking_process_the_pool_starts_fresh_kernels(tmp_path, mon
     assert of_this_test_process() == []
 
 
-def test_the_forking_process_imports_the_first_stages_needs_first_and_charts_only_for_later_stages() -> None:
+def test_the_forking_process_imports_the_first_stages_sdk_first_and_the_rest_only_for_later_stages() -> None:
     first, later = kernels.imported_ahead(["prerequisites", "backend", "plan"])
     assert first == ["boto3", "botocore.client", "aws:sts"]
     assert later == ["aws:s3", "aws:dynamodb", *kernels.CHARTS, "hcl2"]
-    # a run of stage 03 alone: its kernel draws its chart after Terraform, and loads matplotlib itself meanwhile
-    assert kernels.imported_ahead(["plan"]) == (["hcl2"], [])
+    # a run of stage 03 alone: its kernel loads the HCL parser and the chart template itself, beside its first cells
+    assert kernels.imported_ahead(["plan"]) == ([], [])
