@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,11 +82,15 @@ def direct() -> Any:
 
 def direct_urlopen(url: str, timeout: float) -> Any:
     """urllib's urlopen without any proxy: the emulator is on loopback."""
+    import urllib.request  # here: the CLI's start (cli_errors imports this module) does not need it
+
     return urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=timeout)
 
 
 def proxy_for(url: str) -> str:
     """The proxy the environment routes this URL through ('' when none or bypassed)."""
+    import urllib.request
+
     if urllib.request.proxy_bypass(url.split("://", 1)[-1].split("/", 1)[0]):
         return ""
     scheme = url.split("://", 1)[0]

@@ -20,15 +20,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config, plan_record, protection, targeting
+from . import plan_record, protection, targeting
 from .context import StageContext
 from .errors import RunbookError
+from .plan_store import OWNER, PLAN_LIFETIME_HOURS, prune, store_root  # noqa: F401 (plans.prune and the others stay)
 from .review import PlanReview
 from .stack_files import file_sha256, stack_digest
 from .targeting import ResourceGraph
@@ -39,8 +39,6 @@ PLAN = "tfplan"
 DESTROY_PLAN = "destroy.tfplan"
 # `terraform show -json` of the plans this process saved or read: (plan file, its SHA-256) -> parsed JSON.
 _shown: dict[tuple[str, str], dict[str, Any]] = {}
-PLAN_LIFETIME_HOURS = 24
-OWNER = "run_dir"
 
 
 @dataclass
@@ -67,13 +65,6 @@ class PlanMetadata:
     left_out: list[str] = field(default_factory=list)
 
 
-def store_root() -> Path:
-    path = config.state_dir() / "plans"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
-    return path
-
-
 def store_dir(ctx: StageContext) -> Path:
     path = store_root() / hashlib.sha256(str(ctx.run_dir).encode()).hexdigest()[:16]
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -82,24 +73,6 @@ def store_dir(ctx: StageContext) -> Path:
     if not owner.exists():
         owner.write_text(str(ctx.run_dir))
     return path
-
-
-def prune(now: float | None = None) -> list[str]:
-    """Delete the plans of runs that have ended (run directory gone, or plan older than PLAN_LIFETIME_HOURS);
-    the run directories whose plans were deleted."""
-    now = time.time() if now is None else now
-    pruned = []
-    for folder in sorted(store_root().iterdir()):
-        if not folder.is_dir():
-            continue
-        owner = folder / OWNER
-        run_dir = owner.read_text().strip() if owner.exists() else ""
-        plans = [path for path in folder.iterdir() if path.name != OWNER]
-        newest = max((path.stat().st_mtime for path in plans), default=folder.stat().st_mtime)
-        if not run_dir or not Path(run_dir).is_dir() or now - newest > PLAN_LIFETIME_HOURS * 3600:
-            shutil.rmtree(folder, ignore_errors=True)
-            pruned.append(run_dir or folder.name)
-    return pruned
 
 
 def plan_path(ctx: StageContext, name: str) -> Path:

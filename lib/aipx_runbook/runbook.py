@@ -18,7 +18,7 @@ from . import (
     emulator_sharing,
     interrupts,
     kernels,
-    plans,
+    plan_store,
     recovery,
     registry,
     run_report,
@@ -175,7 +175,7 @@ def run(
         else:
             os.environ["AIPX_HEADLESS"] = previous
         sharing.close()
-        plans.prune()
+        plan_store.prune()
     write_summary(result)
     write_index(result)
     pool.close()

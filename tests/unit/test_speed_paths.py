@@ -43,6 +43,15 @@ def test_the_cli_loads_papermill_only_once_a_stage_executes() -> None:
     assert loaded.split() == ["False", "False"]
 
 
+def test_the_cli_starts_without_the_plan_machinery_or_urllib() -> None:
+    """What the CLI imports before it starts the first stage's kernel delays that kernel: the runner only prunes the
+    plan store (plan_store.py), and reaches the emulator over HTTP once the kernel boots."""
+    late = ("aipx_runbook.plans", "aipx_runbook.plan_record", "aipx_runbook.costing", "urllib.request")
+    code = f"import sys, aipx_runbook.cli; print([m for m in {late!r} if m in sys.modules])"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
 def test_the_runner_compiles_the_notebook_validator_while_the_first_kernel_boots() -> None:
     """papermill's first read of a stage notebook finds nbformat's validator compiled (runbook._load_engine runs
     on a thread while the first kernel boots)."""
