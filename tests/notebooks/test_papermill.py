@@ -65,7 +65,7 @@ def test_whole_runbook_runs_headless_for_every_environment(fresh_workspace, envi
 
 
 def test_cli_stops_at_the_first_failing_stage_with_exit_1(fresh_workspace, capsys, monkeypatch) -> None:
-    monkeypatch.setenv("AIPX_PROGRESS_SECONDS", "1")
+    monkeypatch.setenv("AIPX_PROGRESS_SECONDS", "0.1")  # every stage may end within a second now
     assert cli.main(["run", "--env", "dev"]) == 1
     captured = capsys.readouterr()
     assert re.search(r"^… 0[0-4] \w+ running \d+ s$", captured.out, re.MULTILINE), "progress while a stage runs"
