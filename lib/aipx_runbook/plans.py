@@ -28,7 +28,7 @@ from typing import Any
 from . import plan_record, protection, targeting
 from .context import StageContext
 from .errors import RunbookError
-from .plan_store import OWNER, PLAN_LIFETIME_HOURS, prune, store_root  # noqa: F401 (plans.prune and the others stay)
+from .plan_store import OWNER, prune, store_root
 from .review import PlanReview
 from .stack_files import file_sha256, stack_digest
 from .targeting import ResourceGraph

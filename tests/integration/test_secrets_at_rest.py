@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from aipx_runbook import config, plans, stages
+from aipx_runbook import config, plan_store, plans, stages
 from aipx_runbook.errors import TerraformError
 from paths import PROJECT_ROOT
 
@@ -101,7 +101,7 @@ def test_the_plan_store_prunes_plans_of_runs_that_have_ended(
         plans.save(at("plan", run))
     gone, old, fresh = (plans.store_dir(at("plan", run)) for run in ("gone", "old", "fresh"))
     shutil.rmtree(tmp_path / "gone")  # a run directory deleted: its run has ended
-    day_and_more = time.time() - (plans.PLAN_LIFETIME_HOURS + 1) * 3600
+    day_and_more = time.time() - (plan_store.PLAN_LIFETIME_HOURS + 1) * 3600
     for path in old.iterdir():
         os.utime(path, (day_and_more, day_and_more))
 
