@@ -1,5 +1,5 @@
 """The AWS CLI's version, asked once per binary and possibly ahead of time: a prerequisites kernel started for
-stage 00 asks first thing as it boots (kernels.preload), and the check (prereqs.check_aws_cli) takes that answer.
+stage 00 asks first thing as it boots (kernel_preload.preload), and the check (prereqs.check_aws_cli) takes that answer.
 AWS CLI v1 is a Python program that needs over half a second to print its version. Only what the standard
 library offers is imported here, so asking costs the kernel's boot nothing."""
 

@@ -28,6 +28,7 @@ from typing import Any
 from jupyter_client.launcher import launch_kernel
 from jupyter_client.provisioning import LocalProvisioner
 
+ENDED = "the process kernels are forked from has ended"
 UNKNOWN_EXIT = 255  # the exit code of a kernel whose zygote died before it could report it
 REPLY_TIMEOUT = 60
 
@@ -71,7 +72,7 @@ class Zygote:
         request = Request(self)
         with self._changed:
             if not self._reader.is_alive():
-                refused = "the process kernels are forked from has ended"
+                refused = ENDED
             else:
                 self._pending.append(request)
                 try:
@@ -82,10 +83,6 @@ class Zygote:
                     refused = f"the process kernels are forked from did not listen: {error}"
         request.answer(None, refused)
         return request
-
-    def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
-        """A forked kernel's pid, waiting for it; ForkRefused if none could be forked."""
-        return self.ask(argv, cwd, env).pid()
 
     def exit_code(self, pid: int, timeout: float) -> int:
         """The exit code of a forked kernel that has ended, as its zygote reported it."""
@@ -111,7 +108,7 @@ class Zygote:
             self._pending.clear()
             self._changed.notify_all()
         for request in unanswered:
-            request.answer(None, "the process kernels are forked from has ended")
+            request.answer(None, ENDED)
 
     def close(self) -> None:
         """End the zygote (its kernels were shut down first; any still running leave when they see it gone)."""

@@ -12,8 +12,8 @@ It stays single-threaded (forking a process with threads would copy locks held b
 the child), reaps its children and reports their exit, and leaves when the runner closes the channel or dies
 (its kernels then see their parent gone and leave, as jupyter_client's kernels do when the runner dies).
 
-Run by forked_kernels.py as ``python -m aipx_runbook.kernel_zygote <channel fd> [name ...] -- [name ...]``: the
-modules (and ``aws:<service>``, ``hcl2``) to import ahead besides ipykernel and the library: those before ``--``
+Run by forked_kernels.py as ``python -m aipx_runbook.kernel_zygote <channel fd> [name ...] -- [name ...]``: what
+to load ahead besides ipykernel and the library (``kernel_preload.load``'s names): those before ``--``
 (the first stage's) before anything else, the others one at a time between requests, so a request never waits
 for more than one of them.
 """
@@ -57,12 +57,12 @@ def main(argv: list[str]) -> None:
     import ipykernel.kernelapp  # noqa: F401
 
     import aipx_runbook.stages  # noqa: F401
-    from aipx_runbook import kernels
+    from aipx_runbook import kernel_preload
 
     separator = argv.index("--")
     for name in argv[1:separator]:  # what the first kernel's stage needs: it is asked for at once
-        _import_ahead(name)
-    kernels.forked_after = time.perf_counter() - started  # what each forked kernel did not import itself
+        kernel_preload.load(name)
+    kernel_preload.forked_after = time.perf_counter() - started  # what each forked kernel did not import itself
     ahead = iter(argv[separator + 1 :])
     buffered = b""
     while True:
@@ -81,8 +81,8 @@ def main(argv: list[str]) -> None:
                 _send(channel, _answer(json.loads(line), channel, (wakeup_read, wakeup_write)))
         if pending:
             started = time.perf_counter()
-            _import_ahead(pending)
-            kernels.forked_after += time.perf_counter() - started
+            kernel_preload.load(pending)
+            kernel_preload.forked_after += time.perf_counter() - started
 
 
 def _answer(request: dict, channel: socket.socket, wakeup: tuple[int, int]) -> dict:
@@ -135,10 +135,9 @@ def _become_kernel(argv: list[str], cwd: str, env: dict[str, str], started: int)
     finally:
         with contextlib.suppress(Exception):
             atexit._run_exitfuncs()  # what the interpreter would run at exit (the kernel's own handlers)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code if isinstance(code, int) else (0 if code is None else 1))
+        from aipx_runbook import kernel_preload
+
+        kernel_preload.leave_at_once(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 def _reap(channel: socket.socket) -> None:
@@ -160,22 +159,6 @@ def _exited() -> Iterator[tuple[int, int]]:
 def _send(channel: socket.socket, message: dict) -> None:
     with contextlib.suppress(OSError):  # the runner is gone: the next read sees it
         channel.sendall(json.dumps(message).encode() + b"\n")
-
-
-def _import_ahead(name: str) -> None:
-    """One of the stages' own imports, in this process before any fork; a failure is left to the stage, which
-    imports it again and fails there, named."""
-    with contextlib.suppress(Exception):
-        if name.startswith("aws:"):
-            from aipx_runbook import aws, config
-
-            aws.warm((name[4:],), config.DEFAULT_REGION)
-        elif name == "hcl2":
-            import hcl2
-
-            hcl2.loads("warm = 1\n")  # builds python-hcl2's Lark parser
-        else:
-            __import__(name)
 
 
 def _name_process(name: bytes) -> None:

@@ -2,8 +2,8 @@
 
 Starting a Python kernel and importing the library costs about a second per stage, every stage. The runner
 takes each stage's kernel from a ``KernelPool``, which at that moment starts the kernels of the next stages, so
-they boot (and import ``aipx_runbook.stages`` and what their stage needs, through IPython's ``exec_lines``)
-while the current stage works.
+they boot (and import ``aipx_runbook.stages`` and what their stage needs, through IPython's ``exec_lines``:
+kernel_preload.py) while the current stage works.
 Every stage still gets a process of its own that ran nothing before (no Python state passes between
 stages), and papermill (through nbclient, which takes a started kernel manager as ``km``) still writes one
 executed notebook per stage: the same cells, outputs and execution counts as with a cold kernel. A kernel is
@@ -19,49 +19,19 @@ interpreter; ``AIPX_WARM_KERNELS=N`` starts the kernels of the next N stages ahe
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import importlib
 import os
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from . import timings
+from . import kernel_preload
 
 KERNEL_NAME = "python3"
 # ipykernel warns on every start that its local TCP transport is unencrypted; keep errors only.
 KERNEL_ARGUMENTS = ("--IPKernelApp.log_level=ERROR",)
 STARTUP_TIMEOUT = 120
 DEFAULT_AHEAD = 2
-# What a stage's cells import on first use besides the library, loaded as its kernel starts ahead, and only in
-# that stage's kernel: the AWS SDK where a stage calls AWS, jinja2 where it draws charts (charts.py).
-SDK = ("boto3", "botocore.client")
-CHARTS = ("jinja2",)
-PRELOADS: dict[str, tuple[str, ...]] = {
-    "prerequisites": SDK,
-    "backend": SDK,
-    "plan": CHARTS,
-    "verify": SDK,
-    "state": SDK,
-    "budget": (*SDK, *CHARTS),
-}
-# The AWS services whose models a stage's kernel reads as it starts ahead (aws.warm), for the calls its first
-# cells make: what every run's stage makes, not what only the AIPX stack's verify adds.
-# The stages that read the environment's aws.tfvars (python-hcl2) before their first Terraform command.
-READS_TFVARS = frozenset({"plan", "destroy"})
-SERVICES: dict[str, tuple[str, ...]] = {
-    "prerequisites": ("sts",),
-    "backend": ("s3", "dynamodb"),
-    "verify": ("s3",),
-    "state": ("s3", "dynamodb"),
-}
-
-
-# In a kernel forked from kernel_zygote.py: the seconds that process spent importing before it forked this one.
-forked_after = 0.0
 
 
 def kernels_ahead() -> int:
@@ -70,66 +40,6 @@ def kernels_ahead() -> int:
     if value in ("0", "false", "no", "off"):
         return 0
     return int(value) if value.isdigit() else DEFAULT_AHEAD
-
-
-def imported_ahead(stages: list[str]) -> tuple[list[str], list[str]]:
-    """What the process kernels are forked from imports for these stages: before the first stage's kernel, what
-    that stage's first cells call (the AWS SDK and its service models); not python-hcl2's parser or the chart
-    template, which the first kernel loads on its own thread while its first cells run (waiting for them in the
-    forking process delayed a lone stage 03 by 0.1-0.2 s); then what the other stages need, in the order they
-    need it (the names kernel_zygote.py takes: modules, ``aws:<service>``, ``hcl2``)."""
-    names: list[list[str]] = []
-    for stage in stages:
-        needs = [*PRELOADS.get(stage, ()), *(f"aws:{service}" for service in SERVICES.get(stage, ()))]
-        names.append(needs + (["hcl2"] if stage in READS_TFVARS else []))
-    first = [name for name in names[0] if name not in (*CHARTS, "hcl2")] if names else []
-    return first, [name for name in dict.fromkeys(sum(names[1:], [])) if name not in first]
-
-
-def preload(stage: str = "") -> None:
-    """Run inside a kernel as it starts: import the library now, and what the stage's cells import besides it on a
-    thread of the kernel, which goes on while the kernel already answers (the first stage's kernel is waited for,
-    and the stage's first cells and Terraform need none of it); counted as work done ahead."""
-    started = time.perf_counter()
-    if stage == "prerequisites":
-        from . import aws_cli
-
-        aws_cli.ask_ahead()  # a subprocess, first: it runs while this kernel imports and waits for its stage
-    import aipx_runbook.stages  # noqa: F401
-
-    timings.reset()
-    timings.kernel_began("forked" if forked_after else "fresh")
-    timings.ahead("imports", forked_after + time.perf_counter() - started)
-    atexit.register(_leave_at_once)
-    threading.Thread(target=_preload_rest, args=(stage,), name="aipx-preload", daemon=True).start()
-
-
-def _leave_at_once() -> None:
-    """The kernel's last step once its stage is done and it was asked to shut down: leave without the rest of the
-    interpreter's shutdown (IPython's history database, tearing down every module: a fifth of a second that the
-    run's end waits for). Registered after IPython's own exit handlers, so it runs before them; the executed
-    notebook and every record were written by then, and what the kernel printed is flushed first."""
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)
-
-
-def _preload_rest(stage: str) -> None:
-    """The stage's own heavy imports and AWS service models; a cell that needs one first waits for its import."""
-    started = time.perf_counter()
-    with contextlib.suppress(Exception):  # anything missing fails again, named, where the stage imports it
-        for module in PRELOADS.get(stage, ()):
-            importlib.import_module(module)
-        if stage in SERVICES:
-            from . import aws, config
-
-            aws.warm(SERVICES[stage], config.DEFAULT_REGION)
-        if stage in READS_TFVARS:
-            import hcl2
-
-            hcl2.loads("warm = 1\n")  # builds python-hcl2's Lark parser, before the stage reads aws.tfvars
-    timings.ahead("thread imports", time.perf_counter() - started)
 
 
 def _run_sync(coroutine_function: Any) -> Any:
@@ -220,13 +130,15 @@ class KernelPool:
         manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
         if self.ahead and forked_kernels.enabled():
             if self._zygote is None:
-                self._zygote = forked_kernels.Zygote(str(self.cwd), *imported_ahead([stage, *self.stages]))
+                self._zygote = forked_kernels.Zygote(
+                    str(self.cwd), *kernel_preload.imported_ahead([stage, *self.stages])
+                )
             manager.kernel_id = str(uuid.uuid4())
             manager.provisioner = forked_kernels.ForkedProvisioner(
                 kernel_id=manager.kernel_id, kernel_spec=manager.kernel_spec, parent=manager
             )
             manager.provisioner.zygote = self._zygote
-        preload = f"__import__('aipx_runbook.kernels').kernels.preload({stage!r})"
+        preload = f"__import__('aipx_runbook.kernel_preload').kernel_preload.preload({stage!r})"
         arguments = [*KERNEL_ARGUMENTS, f"--IPKernelApp.exec_lines={preload}"]
         _run_sync(manager.start_kernel)(cwd=str(self.cwd), extra_arguments=arguments)
         self._started.append(manager)

@@ -20,7 +20,7 @@ from typing import Any
 
 KINDS = ("kernel start", "imports", "terraform", "aws", "review", "rendering")
 _totals: dict[str, float] = {}
-# Work a kernel started ahead did before its stage began (kernels.preload): not part of the stage's time.
+# Work a kernel started ahead did before its stage began (kernel_preload.preload): not part of the stage's time.
 _ahead: dict[str, float] = {}
 _kernel = ""  # how this stage's kernel process began: "forked" (kernel_zygote.py) or "fresh"
 _sink: Path | None = None

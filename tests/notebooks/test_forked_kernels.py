@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from kernel_processes import of_this_test_process
 
-from aipx_runbook import forked_kernels, kernels
+from aipx_runbook import forked_kernels, kernel_preload, kernels
 
 pytestmark = pytest.mark.notebooks
 LATE = "AIPX_TEST_SET_AFTER_THE_POOL_STARTED"
@@ -111,7 +111,7 @@ def test_without_its_forking_process_the_pool_starts_fresh_kernels(tmp_path, mon
     with kernels.KernelPool(tmp_path, ["one"], ahead=1) as pool:
         pool._zygote = zygote = forked_kernels.Zygote(str(tmp_path), [], [])
         with pytest.raises(forked_kernels.ForkRefused, match="not an ipykernel command line"):
-            zygote.fork([sys.executable, "-c", "pass"], str(tmp_path), dict(os.environ))
+            zygote.ask([sys.executable, "-c", "pass"], str(tmp_path), dict(os.environ)).pid()
         zygote.process.kill()
         zygote.process.wait()
         manager = pool.take()
@@ -123,8 +123,8 @@ def test_without_its_forking_process_the_pool_starts_fresh_kernels(tmp_path, mon
 
 
 def test_the_forking_process_imports_the_first_stages_sdk_first_and_the_rest_only_for_later_stages() -> None:
-    first, later = kernels.imported_ahead(["prerequisites", "backend", "plan"])
+    first, later = kernel_preload.imported_ahead(["prerequisites", "backend", "plan"])
     assert first == ["boto3", "botocore.client", "aws:sts"]
-    assert later == ["aws:s3", "aws:dynamodb", *kernels.CHARTS, "hcl2"]
+    assert later == ["aws:s3", "aws:dynamodb", *kernel_preload.CHARTS, "hcl2"]
     # a run of stage 03 alone: its kernel loads the HCL parser and the chart template itself, beside its first cells
-    assert kernels.imported_ahead(["plan"]) == ([], [])
+    assert kernel_preload.imported_ahead(["plan"]) == ([], [])

@@ -17,7 +17,17 @@ LIBRARY = PROJECT_ROOT / "lib" / PACKAGE
 MAX_LINES = 320  # "about 300": a module past this has taken a second concern
 # The layers above the domain modules: the runner and the CLI, the stages, the training drills. They may import
 # everything below them; nothing below imports them.
-RUNNER = ("cli", "cli_account", "cli_errors", "runbook", "drift", "kernels", "kernel_zygote", "forked_kernels")
+RUNNER = (
+    "cli",
+    "cli_account",
+    "cli_errors",
+    "runbook",
+    "drift",
+    "kernels",
+    "kernel_zygote",
+    "forked_kernels",
+    "kernel_preload",
+)
 TOP_PACKAGES = ("stages", "training")
 TOP = tuple(f"{PACKAGE}.{name}" for name in RUNNER + TOP_PACKAGES)
 # Rendering: a module that builds Reports. AWS: a module that makes AWS clients or sessions. No module below the

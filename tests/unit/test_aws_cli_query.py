@@ -1,4 +1,4 @@
-"""The AWS CLI's version can be asked ahead (a prerequisites kernel started early does, kernels.preload): the
+"""The AWS CLI's version can be asked ahead (a prerequisites kernel started early does, kernel_preload.preload): the
 check then takes that answer instead of running the CLI again, and only when it is the CLI found on PATH now."""
 
 from __future__ import annotations

@@ -133,10 +133,10 @@ def test_aws_calls_are_timed_through_botocore_events(emulator_target: AwsTarget)
 def test_every_preload_names_a_stage_and_modules_that_import() -> None:
     import importlib
 
-    from aipx_runbook import kernels, runbook
+    from aipx_runbook import kernel_preload, runbook
 
-    assert set(kernels.PRELOADS) <= {stage.name for stage in runbook.STAGES}
-    for modules in kernels.PRELOADS.values():
+    assert set(kernel_preload.PRELOADS) <= {stage.name for stage in runbook.STAGES}
+    for modules in kernel_preload.PRELOADS.values():
         for module in modules:
             importlib.import_module(module)
 
