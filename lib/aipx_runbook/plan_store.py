@@ -26,7 +26,7 @@ def store_root() -> Path:
 
 def prune(now: float | None = None) -> list[str]:
     """Delete the plans of runs that have ended (run directory gone, or plan older than PLAN_LIFETIME_HOURS);
-    the run directories whose plans were deleted."""
+    the run directories (or folder names) whose plans were deleted."""
     now = time.time() if now is None else now
     pruned = []
     for folder in sorted(store_root().iterdir()):
@@ -36,7 +36,10 @@ def prune(now: float | None = None) -> list[str]:
         run_dir = owner.read_text().strip() if owner.exists() else ""
         plans = [path for path in folder.iterdir() if path.name != OWNER]
         newest = max((path.stat().st_mtime for path in plans), default=folder.stat().st_mtime)
-        if not run_dir or not Path(run_dir).is_dir() or now - newest > PLAN_LIFETIME_HOURS * 3600:
+        # A folder without its owner yet is being made (store_dir writes the owner just after the folder): it goes
+        # by age only, or a run pruning beside another would delete the other's folder under its first plan.
+        ended = bool(run_dir) and not Path(run_dir).is_dir()
+        if ended or now - newest > PLAN_LIFETIME_HOURS * 3600:
             shutil.rmtree(folder, ignore_errors=True)
             pruned.append(run_dir or folder.name)
     return pruned
