@@ -13,6 +13,10 @@ leads a session of its own. Anyone may lower the priority of their own processes
 critical path); raising it (the critical path's worker, `scheduling.BOOST`) needs privileges, as for nice itself.
 Without autogroups (the file is absent) nothing is done and plain nice is what counts. Only priorities change,
 not what runs.
+
+A process whose session never called setsid since boot (a CI job its runner starts without one, as this project's
+CI does) is in the init autogroup, which is no autogroup at all: its ``/proc/PID/autogroup`` is empty and its
+group cannot be reniced. Every descendant leading a session of its own has left it, so each of those is followed.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ def descendants(pid: int) -> Iterator[int]:
 
 
 def autogroup(pid: int) -> tuple[str, int] | None:
-    """A process's autogroup and its nice: ``/autogroup-123 nice 0`` -> ("/autogroup-123", 0)."""
+    """A process's autogroup and its nice: ``/autogroup-123 nice 0`` -> ("/autogroup-123", 0); None for a process
+    in the init autogroup (the kernel prints nothing for it) or one that is gone."""
     try:
         name, _, nice = (PROC / str(pid) / "autogroup").read_text().split()
     except (OSError, ValueError):
@@ -92,11 +97,11 @@ class SessionFollower:
 
     def once(self) -> list[int]:
         """One round: the descendants whose group it moved."""
-        own = autogroup(self.root)
+        own = autogroup(self.root)  # None: the root is in the init autogroup, which no descendant shown here is in
         moved = []
         for pid in descendants(self.root):
             group = autogroup(pid)
-            if group is None or own is None or group[0] == own[0] or not _short_of(group[1], self.niceness):
+            if group is None or (own is not None and group[0] == own[0]) or not _short_of(group[1], self.niceness):
                 continue
             if renice(pid, self.niceness):
                 moved.append(pid)

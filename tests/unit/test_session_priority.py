@@ -60,9 +60,10 @@ def family() -> Iterator[tuple[int, int]]:
 
 def test_a_descendant_leading_its_own_session_gets_the_workers_niceness(family: tuple[int, int]) -> None:
     child, grandchild = family
-    own = session_priority.autogroup(os.getpid())
-    assert own is not None and session_priority.autogroup(child) == own, "the child shares this process's group"
-    assert session_priority.autogroup(grandchild)[0] != own[0], "start_new_session made a group of its own"
+    own = session_priority.autogroup(os.getpid())  # None where this process is in the init autogroup (CI)
+    assert session_priority.autogroup(child) == own, "the child shares this process's group"
+    made = session_priority.autogroup(grandchild)
+    assert made is not None and (own is None or made[0] != own[0]), "start_new_session made a group of its own"
 
     follower = SessionFollower(NICEST, root=child)  # the child's tree only, not the worker's other processes
     assert follower.once() == [grandchild]
@@ -102,3 +103,20 @@ def test_a_privileged_worker_raises_the_priority_of_its_sessions(family: tuple[i
     assert session_priority.autogroup(grandchild)[1] == -2
     assert SessionFollower(-1, root=child).once() == [], "a group someone put further is left where it is"
     assert SessionFollower(NICEST, root=child).once() == [grandchild], "when the worker steps back, its sessions follow"
+
+
+def test_a_root_in_the_init_autogroup_moves_the_sessions_below_it(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process whose session never called setsid (a CI job started without one) is in the init autogroup: the
+    kernel prints nothing for it, and every session-leading descendant is in a group of its own. A double of /proc
+    stands for it here, as nothing this session starts can be in that group (every session here began with setsid);
+    in CI the tests above run as such a process."""
+    proc = tmp_path / "proc"
+    for pid, text, below in ((100, "", "200 300"), (200, "/autogroup-7 nice 0\n", "400"), (300, "", ""), (400, "", "")):
+        (proc / str(pid) / "task" / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "autogroup").write_text(text)
+        (proc / str(pid) / "task" / str(pid) / "children").write_text(below)
+    monkeypatch.setattr(session_priority, "PROC", proc)
+    assert session_priority.autogroup(100) is None
+    assert SessionFollower(NICEST, root=100).once() == [200]
+    assert (proc / "200" / "autogroup").read_text() == str(NICEST)
+    assert (proc / "300" / "autogroup").read_text() == "", "a child left in the init group is not written to"
