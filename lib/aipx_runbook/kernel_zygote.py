@@ -1,7 +1,7 @@
 """The process the runner's stage kernels are forked from: it imports once what every kernel imports, then forks.
 
 A stage kernel started as a fresh interpreter spends about half a CPU-second importing ipykernel, IPython and
-the library before it answers, and more for the AWS SDK or matplotlib, every stage (seven per full run). This
+the library before it answers, and more for the AWS SDK, every stage (seven per full run). This
 process pays that once per run. Asked for a kernel (``forked_kernels.py`` writes the kernel's command line,
 working directory and environment as one JSON line on the channel), it forks; the child takes that environment,
 directory and command line, starts a session of its own (as jupyter_client starts every kernel) and runs

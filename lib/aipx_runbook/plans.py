@@ -6,9 +6,8 @@ itself lives in the workspace's private plan store (``<workspace>/.aipx/plans/``
 run directory. The run directory gets the plan's description (``PlanMetadata``), ``<name>.meta.json``: its
 SHA-256, environment, stack, target, Terraform version, the run it belongs to and its counts; stages/apply.py
 checks a plan against it before applying. A plan is deleted once applied or
-replaced; the store prunes the plans of runs that have ended: when a plan is saved and when a run ends, a run's
-folder is deleted once its run directory is gone or its newest plan is older than PLAN_LIFETIME_HOURS (a plan
-that old is stale anyway; plan again).
+replaced; when a plan is saved and when a run ends, the store prunes the plans of runs that have ended
+(plan_store.py).
 
 ``terraform show -json`` of a plan is run once, when the plan is saved: its parsed JSON (which holds the
 plan's secrets too) is kept in this process's memory only, keyed by the plan file's SHA-256, for the cost

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from aipx_runbook.processes import alive
 from kernel_processes import with_environment
 from paths import PROJECT_ROOT
 
@@ -95,14 +96,7 @@ def _wait_for_apply(workspace: Path, runner: subprocess.Popen[str]) -> dict:
 
 
 def _wait_gone(pid: int, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"process {pid} still runs")
+    _wait_until(lambda: not alive(pid), f"process {pid} ends", seconds)
 
 
 def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:

@@ -113,10 +113,6 @@ def build_stack(ctx, availability_zones: int, multi_az: bool, desired: dict[str,
     }
 
 
-def _reset(endpoint: str) -> None:
-    moto_api.empty(endpoint)
-
-
 @pytest.fixture
 def backend_with_state(stage_context, moto_server, reset_emulator, tmp_path):
     def made(environment: str):
@@ -129,7 +125,7 @@ def backend_with_state(stage_context, moto_server, reset_emulator, tmp_path):
     yield made
     # moto's /moto-api/data.json, the emulator module's health check, fails once an RDS instance exists:
     # empty the emulator again so that the next test's stage finds it alive.
-    _reset(moto_server)
+    moto_api.empty(moto_server)
 
 
 @pytest.fixture
